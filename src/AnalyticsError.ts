@@ -1,0 +1,246 @@
+/**
+ * The typed errors of analytics-effect.
+ *
+ * Every error a caller can act on is a `Schema.TaggedError` carrying the data needed to act on it: the
+ * field path of an invalid value, the size and limit of an oversize message, the status code and
+ * `Retry-After` of a rejected request. Match on `_tag` with `Effect.catchTag` / `Effect.catchTags`.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+
+/**
+ * A path into a message, from its top level: `["properties", "items", 2, "price"]`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const FieldPath = Schema.Array(Schema.Union(Schema.String, Schema.Number))
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type FieldPath = typeof FieldPath.Type
+
+/**
+ * Renders a field path the way a person reads it: `properties.items[2].price`.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const formatPath = (path: FieldPath): string => {
+  let out = ""
+  for (const segment of path) {
+    if (typeof segment === "number") out += `[${segment}]`
+    else if (/^[A-Za-z_$][\w$]*$/.test(segment)) out += out === "" ? segment : `.${segment}`
+    else out += `[${JSON.stringify(segment)}]`
+  }
+  return out === "" ? "(message)" : out
+}
+
+/**
+ * A call's message breaks the rules of the Segment spec (a missing identity, an empty event name, a
+ * wrong type) or holds a value JSON cannot carry faithfully (a function, a symbol, a bigint, a cycle,
+ * `NaN` or `Infinity`, `undefined` inside an array).
+ *
+ * Raised in the error channel of the call itself, before anything is queued. Fix the value at `path`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Analytics } from "analytics-effect"
+ *
+ * const program = Analytics.track({ userId: "u1", event: "" }).pipe(
+ *   Effect.catchTag("InvalidMessage", (error) => Effect.logWarning(`dropped: ${error.message}`))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidMessage extends Schema.TaggedError<InvalidMessage>("analytics-effect/InvalidMessage")(
+  "InvalidMessage",
+  {
+    /** The call type: `track`, `identify`, ... */
+    messageType: Schema.String,
+    /** Where the offending value is, from the message's top level. */
+    path: FieldPath,
+    /** What is wrong with it. */
+    reason: Schema.String
+  }
+) {
+  /** The offending field's path as text, such as `properties.items[2].price`. */
+  get field(): string {
+    return formatPath(this.path)
+  }
+
+  override get message(): string {
+    return `Invalid ${this.messageType} message at ${this.field}: ${this.reason}`
+  }
+}
+
+/**
+ * A message whose JSON encoding is larger than the per-message limit (`maxMessageBytes`, 32,000 bytes
+ * of UTF-8 by default, as the Segment API enforces). The message is not queued. Trim its `properties`,
+ * `traits` or `context`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MessageTooLarge extends Schema.TaggedError<MessageTooLarge>("analytics-effect/MessageTooLarge")(
+  "MessageTooLarge",
+  {
+    messageType: Schema.String,
+    messageId: Schema.String,
+    /** The UTF-8 size of the message's JSON, in bytes. */
+    size: Schema.Number,
+    /** The configured limit, in bytes. */
+    limit: Schema.Number
+  }
+) {
+  override get message(): string {
+    return `The ${this.messageType} message ${this.messageId} is ${this.size} bytes of JSON, over the limit of ${this.limit} bytes: send fewer or smaller properties, traits or context`
+  }
+}
+
+/**
+ * The collector answered with a status other than 2xx.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class StatusReason extends Schema.TaggedClass<StatusReason>("analytics-effect/StatusReason")("Status", {
+  status: Schema.Number,
+  /** The collector's `Retry-After`, converted to milliseconds from now, when it sent one. */
+  retryAfterMillis: Schema.optional(Schema.Number),
+  /** The first bytes of the response body, for diagnosis. */
+  body: Schema.optional(Schema.String)
+}) {}
+
+/**
+ * The request could not be made or its response could not be read: connection refused or reset, DNS,
+ * TLS.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class NetworkReason extends Schema.TaggedClass<NetworkReason>("analytics-effect/NetworkReason")("Network", {
+  description: Schema.String
+}) {}
+
+/**
+ * No response arrived within the per-request timeout. The collector may still have taken the batch:
+ * a retry sends the same `messageId`s, which the Segment API deduplicates.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TimeoutReason extends Schema.TaggedClass<TimeoutReason>("analytics-effect/TimeoutReason")("Timeout", {
+  timeoutMillis: Schema.Number
+}) {}
+
+/**
+ * The request body could not be prepared (compression failed).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class EncodeReason extends Schema.TaggedClass<EncodeReason>("analytics-effect/EncodeReason")("Encode", {
+  description: Schema.String
+}) {}
+
+/**
+ * Why one delivery attempt failed.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const TransportFailureReason = Schema.Union(StatusReason, NetworkReason, TimeoutReason, EncodeReason)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type TransportFailureReason = typeof TransportFailureReason.Type
+
+/**
+ * One delivery attempt of a batch failed. The `reason` says how: a non-2xx `Status` (with the code and
+ * any `Retry-After`), a `Network` error, a `Timeout`, or an `Encode` failure.
+ *
+ * You meet it inside a `Failed` outcome once retries are exhausted, and in the error channel of
+ * `Transport.send` if you call a transport yourself.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TransportError extends Schema.TaggedError<TransportError>("analytics-effect/TransportError")(
+  "TransportError",
+  {
+    reason: TransportFailureReason,
+    /** How many messages the failed request carried. */
+    messages: Schema.Number,
+    /** The attempt number: 0 for the first try, n for the n-th retry. */
+    attempt: Schema.Number
+  }
+) {
+  override get message(): string {
+    const what = describeReason(this.reason)
+    return `Delivery of a batch of ${this.messages} messages failed (attempt ${this.attempt}): ${what}`
+  }
+}
+
+/**
+ * A one-line description of a transport failure reason.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const describeReason = (reason: TransportFailureReason): string => {
+  switch (reason._tag) {
+    case "Status":
+      return `HTTP ${reason.status}${
+        reason.retryAfterMillis === undefined ? "" : ` (retry after ${reason.retryAfterMillis} ms)`
+      }${reason.body ? `: ${reason.body}` : ""}`
+    case "Network":
+      return `network error: ${reason.description}`
+    case "Timeout":
+      return `no response within ${reason.timeoutMillis} ms`
+    case "Encode":
+      return `could not encode the request: ${reason.description}`
+  }
+}
+
+/**
+ * The client has been shut down (its layer's scope closed): it accepts no more messages. Everything it
+ * accepted before closing was flushed.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ClientClosed extends Schema.TaggedError<ClientClosed>("analytics-effect/ClientClosed")(
+  "ClientClosed",
+  {
+    messageType: Schema.String
+  }
+) {
+  override get message(): string {
+    return `The analytics client is closed: the ${this.messageType} call was not accepted. Make calls inside the scope of the Analytics layer.`
+  }
+}
+
+/**
+ * The errors a call (`track`, `identify`, ...) can fail with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type CallError = InvalidMessage | MessageTooLarge | ClientClosed
+
+/**
+ * Every public error of analytics-effect.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type AnalyticsError = InvalidMessage | MessageTooLarge | ClientClosed | TransportError

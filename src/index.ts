@@ -1,0 +1,40 @@
+/**
+ * analytics-effect: Segment-compatible analytics for Effect.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * @since 0.1.0
+ */
+export * as Analytics from "./Analytics.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as AnalyticsError from "./AnalyticsError.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as HttpTransport from "./HttpTransport.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as MemoryTransport from "./MemoryTransport.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Message from "./Message.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Outcome from "./Outcome.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Transport from "./Transport.js"

@@ -1,0 +1,7 @@
+// Generated from package.json by scripts/version.mjs: do not edit.
+
+/** @internal */
+export const name = "analytics-effect"
+
+/** @internal */
+export const version = "0.1.0"
