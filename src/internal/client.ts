@@ -4,6 +4,7 @@
  *
  * @internal
  */
+import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -16,7 +17,7 @@ import * as Logger from "effect/Logger"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
-import type * as Queue from "effect/Queue"
+import * as Queue from "effect/Queue"
 import type * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
@@ -118,7 +119,10 @@ export const make = (settings: Settings): Effect.Effect<Client, never, Transport
     const transport = yield* Transport
     const encoder = Encode.makeEncoder(settings)
     const envelope = Wire.makeEnvelope(settings.writeKey)
-    const outcomesHub = yield* Effect.acquireRelease(PubSub.unbounded<Outcome.Outcome>(), PubSub.shutdown)
+    // The hub is not shut down with the client: subscribers keep reading the last outcomes (those of
+    // the final flush) after the scope closes; their subscriptions end with their own scopes.
+    const outcomesHub = yield* PubSub.unbounded<Outcome.Outcome>()
+    const closed = yield* Deferred.make<void>()
 
     const {
       enabled,
@@ -136,6 +140,7 @@ export const make = (settings: Settings): Effect.Effect<Client, never, Transport
     let tailSeq = 0 // seq the next accepted message gets
     let queuedBytes = 0
     let closing = false
+    let isClosed = false
     let drainTarget = 0 // messages with seq below this are sent without waiting for flushAt
     let pauseUntil = 0 // no attempt starts before this Clock time (a 429 Retry-After)
     let acceptedCount = 0
@@ -453,7 +458,8 @@ export const make = (settings: Settings): Effect.Effect<Client, never, Transport
         wake.unsafeOpen()
         space.unsafeOpen()
         const target = tailSeq
-        const drained = yield* Effect.timeoutOption(awaitDrained(target), settings.shutdownTimeout)
+        // Finalizers run uninterruptibly: the wait must be interruptible for the timeout to end it.
+        const drained = yield* Effect.timeoutOption(Effect.interruptible(awaitDrained(target)), settings.shutdownTimeout)
         if (Option.isNone(drained)) {
           yield* Fiber.interrupt(consumerFiber)
           yield* FiberSet.clear(senders)
@@ -482,14 +488,32 @@ export const make = (settings: Settings): Effect.Effect<Client, never, Transport
         yield* publishDrops
         yield* Metric.set(Metrics.queueDepth, ring.size)
         checkWaiters()
+        isClosed = true
+        yield* Deferred.succeed(closed, undefined)
       }).pipe(background)
     )
+
+    // A stream of outcomes that ends once the client has closed and everything published was read.
+    const outcomes = Stream.unwrapScoped(Effect.map(PubSub.subscribe(outcomesHub), (dequeue) => {
+      const pull: Effect.Effect<Chunk.Chunk<Outcome.Outcome>, Option.Option<never>> = Effect.flatMap(
+        Queue.takeAll(dequeue),
+        (items) => {
+          if (Chunk.isNonEmpty(items)) return Effect.succeed(items)
+          if (isClosed) return Effect.fail(Option.none())
+          return Effect.raceFirst(
+            Effect.map(Queue.take(dequeue), Chunk.of),
+            Effect.as(Deferred.await(closed), Chunk.empty<Outcome.Outcome>())
+          ).pipe(Effect.flatMap((chunk) => Chunk.isNonEmpty(chunk) ? Effect.succeed(chunk) : pull))
+        }
+      )
+      return Stream.repeatEffectChunkOption(pull)
+    }))
 
     const client: Client = {
       accept,
       flush,
       subscribe: PubSub.subscribe(outcomesHub),
-      outcomes: Stream.fromPubSub(outcomesHub)
+      outcomes
     }
     return client
   })
