@@ -1,0 +1,289 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Chunk, Duration, Effect, Exit, Fiber, Layer, Queue, Random, Schedule, Scope, TestClock } from "effect"
+import { Analytics, MemoryTransport, Outcome } from "../src/index.js"
+import { isRetryableStatus } from "../src/internal/client.js"
+
+const open = (options: Partial<Analytics.Options> = {}) =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    const context = yield* Layer.buildWithScope(
+      Analytics.layerWithoutTransport({ writeKey: "k", flushAt: 1, ...options }).pipe(
+        Layer.provideMerge(MemoryTransport.layer())
+      ),
+      scope
+    )
+    const analytics = yield* Effect.provide(Analytics.Analytics, context)
+    const outcomes = yield* analytics.subscribe
+    return {
+      analytics,
+      memory: yield* Effect.provide(MemoryTransport.MemoryTransport, context),
+      outcomes,
+      close: Scope.close(scope, Exit.void)
+    }
+  })
+
+const takeAll = <A>(queue: Queue.Dequeue<A>) => Effect.map(Queue.takeAll(queue), Chunk.toReadonlyArray)
+
+/** Advances the test clock in small steps until `done` holds (bounded). */
+const advanceUntil = (done: Effect.Effect<boolean>, step: Duration.DurationInput, maxSteps = 10_000) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < maxSteps; i++) {
+      if (yield* done) return
+      yield* TestClock.adjust(step)
+    }
+    assert.fail("condition not reached")
+  })
+
+const gaps = (requests: ReadonlyArray<MemoryTransport.RecordedRequest>) =>
+  requests.slice(1).map((r, i) => r.at - requests[i]!.at)
+
+describe("which statuses are retried", () => {
+  const cases: Array<[number, boolean]> = [
+    [400, false],
+    [401, false],
+    [403, false],
+    [404, false],
+    [408, true],
+    [410, true],
+    [413, false],
+    [422, false],
+    [429, true],
+    [460, true],
+    [500, true],
+    [501, false],
+    [502, true],
+    [503, true],
+    [504, true],
+    [505, false],
+    [599, true]
+  ]
+  for (const [status, retried] of cases) {
+    it.scoped(`${status} is ${retried ? "" : "not "}retried`, () =>
+      Effect.gen(function*() {
+        assert.strictEqual(isRetryableStatus(status), retried)
+        const { analytics, memory, outcomes } = yield* open({ maxRetries: 2 })
+        yield* memory.setScript([MemoryTransport.status(status)])
+        yield* analytics.track({ userId: "u", event: "e" })
+        yield* advanceUntil(Effect.map(takeAll(outcomes), (o) => o.length > 0), "100 millis")
+        const requests = yield* memory.requests
+        assert.strictEqual(requests.length, retried ? 2 : 1)
+        if (retried) {
+          assert.strictEqual(requests[1]!.headers["x-retry-count"], "1")
+          assert.deepStrictEqual(requests[1]!.messages, requests[0]!.messages)
+        }
+      }))
+  }
+
+  it.scoped("400 is never retried and fails with NotRetryable carrying the status", () =>
+    Effect.gen(function*() {
+      const { analytics, memory, outcomes } = yield* open()
+      yield* memory.setFallback(MemoryTransport.status(400))
+      const id = yield* analytics.track({ userId: "u", event: "e" })
+      yield* analytics.flush
+      yield* TestClock.adjust(Duration.minutes(30))
+      assert.strictEqual((yield* memory.requests).length, 1)
+      const [outcome] = yield* takeAll(outcomes)
+      assert.strictEqual(outcome?._tag, "Failed")
+      if (outcome?._tag === "Failed") {
+        assert.strictEqual(outcome.reason, "NotRetryable")
+        assert.deepStrictEqual(outcome.messages.map((m) => m.messageId), [id])
+        assert.strictEqual(outcome.error?.reason._tag === "Status" && outcome.error.reason.status, 400)
+      }
+    }))
+
+  it.scoped("network errors and timeouts are retried", () =>
+    Effect.gen(function*() {
+      const { analytics, memory, outcomes } = yield* open()
+      yield* memory.setScript([MemoryTransport.network("ECONNREFUSED"), MemoryTransport.timeout("10 seconds")])
+      yield* analytics.track({ userId: "u", event: "e" })
+      yield* advanceUntil(Effect.map(memory.requests, (r) => r.length >= 3), "500 millis")
+      yield* analytics.flush
+      const requests = yield* memory.requests
+      assert.deepStrictEqual(requests.map((r) => r.attempt), [0, 1, 2])
+      assert.deepStrictEqual(Outcome.count(yield* takeAll(outcomes)), { delivered: 1, failed: 0, dropped: 0 })
+    }))
+})
+
+describe("backoff", () => {
+  it.scoped("grows exponentially with jitter in [0.5, 1] and is capped near 60 s; maxRetries exhausts", () =>
+    Effect.gen(function*() {
+      const { analytics, memory, outcomes } = yield* open({ maxRetries: 10, retryBudget: "1 hour" })
+      yield* memory.setFallback(MemoryTransport.status(503))
+      const id = yield* analytics.track({ userId: "u", event: "e" })
+      yield* advanceUntil(Effect.map(memory.requests, (r) => r.length >= 11), "250 millis")
+      yield* TestClock.adjust(Duration.minutes(2))
+      const requests = yield* memory.requests
+      assert.strictEqual(requests.length, 11, "1 attempt + 10 retries, then no more")
+      assert.deepStrictEqual(requests.map((r) => r.attempt), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+      const delays = gaps(requests)
+      delays.forEach((gap, i) => {
+        const base = Math.min(1_000 * 2 ** i, 60_000)
+        // the clock moves in 250 ms steps: allow one step of slack above the jittered delay
+        assert.isAtLeast(gap, base * 0.5, `retry ${i + 1}`)
+        assert.isAtMost(gap, base + 250, `retry ${i + 1}`)
+      })
+      assert.isAtLeast(delays[9]!, 30_000)
+      assert.isAtMost(delays[9]!, 60_250)
+      // sentAt is refreshed per attempt, ids stay the same
+      assert.strictEqual(new Set(requests.map((r) => r.sentAt)).size, 11)
+      for (const request of requests) assert.strictEqual(request.batch[0]!.messageId, id)
+      const [outcome] = yield* takeAll(outcomes)
+      assert.strictEqual(outcome?._tag, "Failed")
+      if (outcome?._tag === "Failed") {
+        assert.strictEqual(outcome.reason, "RetriesExhausted")
+        assert.strictEqual(outcome.attempts, 11)
+        assert.strictEqual(outcome.error?.reason._tag === "Status" && outcome.error.reason.status, 503)
+      }
+    }), { timeout: 60_000 })
+
+  it.effect("jitter stays within [0.5, 1] of the capped exponential delay over many seeds", () =>
+    Effect.gen(function*() {
+      const byRetry: Array<Array<number>> = Array.from({ length: 10 }, () => [])
+      for (let seed = 0; seed < 300; seed++) {
+        const delays = yield* scheduleDelays(Analytics.retrySchedule(10), 10).pipe(
+          Effect.withRandom(Random.make(seed))
+        )
+        delays.forEach((d, i) => byRetry[i]!.push(d))
+      }
+      byRetry.forEach((delays, i) => {
+        const base = Math.min(1_000 * 2 ** i, 60_000)
+        assert.isAtLeast(Math.min(...delays), base * 0.5, `retry ${i + 1}`)
+        assert.isAtMost(Math.max(...delays), base, `retry ${i + 1}`)
+        assert.isAbove(new Set(delays).size, 50, `retry ${i + 1}: delays are spread, not constant`)
+      })
+    }))
+
+  it.scoped("a replacement schedule is used", () =>
+    Effect.gen(function*() {
+      const { analytics, memory } = yield* open({
+        retrySchedule: Schedule.spaced("3 seconds").pipe(Schedule.intersect(Schedule.recurs(2)))
+      })
+      yield* memory.setFallback(MemoryTransport.status(500))
+      yield* analytics.track({ userId: "u", event: "e" })
+      yield* advanceUntil(Effect.map(memory.requests, (r) => r.length >= 3), "1 second")
+      yield* TestClock.adjust(Duration.minutes(1))
+      const requests = yield* memory.requests
+      assert.strictEqual(requests.length, 3)
+      assert.deepStrictEqual(gaps(requests), [3_000, 3_000])
+    }))
+
+  it.scoped("the retry budget ends retries of a batch", () =>
+    Effect.gen(function*() {
+      const { analytics, memory, outcomes } = yield* open({ maxRetries: 100, retryBudget: "10 seconds" })
+      yield* memory.setFallback(MemoryTransport.status(500))
+      yield* analytics.track({ userId: "u", event: "e" })
+      yield* advanceUntil(Effect.map(takeAll(outcomes), (o) => o.some((x) => x._tag === "Failed")), "500 millis", 400)
+      const requests = yield* memory.requests
+      assert.isBelow(requests.length, 10)
+      assert.isAtMost(requests[requests.length - 1]!.at, 10_000 + 16_000)
+    }))
+})
+
+describe("Retry-After", () => {
+  it.scoped("429 with Retry-After in seconds waits that long and does not use up maxRetries", () =>
+    Effect.gen(function*() {
+      const { analytics, memory, outcomes } = yield* open({ maxRetries: 1 })
+      yield* memory.setScript([
+        MemoryTransport.retryAfter(429, "3"),
+        MemoryTransport.retryAfter(429, "3"),
+        MemoryTransport.retryAfter(429, "3"),
+        MemoryTransport.status(500)
+      ])
+      yield* analytics.track({ userId: "u", event: "e" })
+      yield* advanceUntil(Effect.map(memory.requests, (r) => r.length >= 5), "100 millis")
+      const requests = yield* memory.requests
+      const delays = gaps(requests)
+      assert.deepStrictEqual(delays.slice(0, 3), [3_000, 3_000, 3_000])
+      assert.deepStrictEqual(requests.map((r) => r.headers["x-retry-count"]), [undefined, "1", "2", "3", "4"])
+      yield* analytics.flush
+      assert.deepStrictEqual(Outcome.count(yield* takeAll(outcomes)), { delivered: 1, failed: 0, dropped: 0 })
+    }))
+
+  it.scoped("Retry-After as an HTTP date", () =>
+    Effect.gen(function*() {
+      // Set the clock before building the client: a jump of years would run every interval tick.
+      yield* TestClock.setTime(Date.parse("2030-01-01T00:00:00.000Z"))
+      const { analytics, memory } = yield* open()
+      yield* memory.setScript([MemoryTransport.retryAfter(429, "Tue, 01 Jan 2030 00:00:07 GMT")])
+      yield* analytics.track({ userId: "u", event: "e" })
+      yield* advanceUntil(Effect.map(memory.requests, (r) => r.length >= 2), "500 millis")
+      const requests = yield* memory.requests
+      assert.strictEqual(gaps(requests)[0], 7_000)
+    }))
+
+  it.scoped("Retry-After is capped by maxRetryAfter", () =>
+    Effect.gen(function*() {
+      const { analytics, memory } = yield* open({ maxRetryAfter: "5 seconds" })
+      yield* memory.setScript([MemoryTransport.retryAfter(429, "3600")])
+      yield* analytics.track({ userId: "u", event: "e" })
+      yield* advanceUntil(Effect.map(memory.requests, (r) => r.length >= 2), "500 millis")
+      assert.strictEqual(gaps(yield* memory.requests)[0], 5_000)
+    }))
+
+  it.scoped("a 429 pauses every sender, not just the rate-limited batch", () =>
+    Effect.gen(function*() {
+      const { analytics, memory, outcomes } = yield* open({ maxInFlight: 4 })
+      yield* memory.setScript([MemoryTransport.retryAfter(429, "10")])
+      yield* analytics.track({ userId: "u", event: "limited" })
+      yield* memory.awaitRequests(1)
+      yield* TestClock.adjust(Duration.seconds(1))
+      // new batches during the pause wait for it to end
+      yield* analytics.track({ userId: "u", event: "a" })
+      yield* analytics.track({ userId: "u", event: "b" })
+      yield* TestClock.adjust(Duration.seconds(8))
+      assert.strictEqual((yield* memory.requests).length, 1, "nothing is sent during the pause")
+      yield* TestClock.adjust(Duration.seconds(1))
+      yield* analytics.flush
+      const requests = yield* memory.requests
+      // the retry of "limited", then "a" and "b" (in one or two requests), all after the pause
+      assert.isAtLeast(requests.length, 3)
+      for (const request of requests.slice(1)) assert.isAtLeast(request.at, 10_000)
+      assert.deepStrictEqual(Outcome.count(yield* takeAll(outcomes)), { delivered: 3, failed: 0, dropped: 0 })
+    }))
+})
+
+describe("shutdown under faults", () => {
+  it.scoped("retries in progress continue until shutdownTimeout, then fail with the last error", () =>
+    Effect.gen(function*() {
+      const { analytics, close, memory, outcomes } = yield* open({ shutdownTimeout: "20 seconds", maxRetries: 50 })
+      yield* memory.setFallback(MemoryTransport.status(503))
+      const id = yield* analytics.track({ userId: "u", event: "e" })
+      yield* memory.awaitRequests(1)
+      const closing = yield* Effect.fork(close)
+      yield* advanceUntil(Effect.map(Fiber.poll(closing), (o) => o._tag === "Some"), "500 millis")
+      const requests = yield* memory.requests
+      assert.isAtLeast(requests.length, 4, "it kept retrying while closing")
+      const [outcome] = yield* takeAll(outcomes)
+      assert.strictEqual(outcome?._tag, "Failed")
+      if (outcome?._tag === "Failed") {
+        assert.strictEqual(outcome.reason, "ShutdownTimeout")
+        assert.deepStrictEqual(outcome.messages.map((m) => m.messageId), [id])
+        assert.strictEqual(outcome.error?.reason._tag === "Status" && outcome.error.reason.status, 503)
+      }
+    }))
+
+  it.scoped("a retry that succeeds before shutdownTimeout delivers", () =>
+    Effect.gen(function*() {
+      const { analytics, close, memory, outcomes } = yield* open({ shutdownTimeout: "20 seconds" })
+      yield* memory.setScript([MemoryTransport.status(503), MemoryTransport.status(503)])
+      yield* analytics.track({ userId: "u", event: "e" })
+      yield* memory.awaitRequests(1)
+      const closing = yield* Effect.fork(close)
+      yield* advanceUntil(Effect.map(Fiber.poll(closing), (o) => o._tag === "Some"), "250 millis")
+      assert.deepStrictEqual(Outcome.count(yield* takeAll(outcomes)), { delivered: 1, failed: 0, dropped: 0 })
+    }))
+})
+
+/** The delays a schedule chooses for its first `n` recurrences, read without sleeping. */
+const scheduleDelays = (schedule: Schedule.Schedule<unknown, unknown>, n: number) =>
+  Effect.gen(function*() {
+    const out: Array<number> = []
+    let state = schedule.initial
+    for (let i = 0; i < n; i++) {
+      const [next, , decision] = yield* schedule.step(0, undefined, state)
+      if (decision._tag !== "Continue") break
+      out.push(decision.intervals.intervals.pipe(Chunk.unsafeHead).startMillis)
+      state = next
+    }
+    return out
+  })
