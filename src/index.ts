@@ -37,4 +37,14 @@ export * as Outcome from "./Outcome.js"
 /**
  * @since 0.1.0
  */
+export * as PromiseClient from "./PromiseClient.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Testing from "./Testing.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as Transport from "./Transport.js"

@@ -1,0 +1,177 @@
+import { NodeHttpClient } from "@effect/platform-node"
+import { afterEach, assert, describe, it } from "@effect/vitest"
+import { Context, Effect, Exit, Layer, Scope } from "effect"
+import { AnalyticsError, MemoryTransport } from "../src/index.js"
+import * as Collector from "../src/Collector.js"
+import * as PromiseClient from "../src/PromiseClient.js"
+
+const writeKey = "promise-test-key"
+
+const cleanups: Array<() => Promise<unknown>> = []
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!()
+})
+
+/** A collector on an ephemeral loopback port, closed after the test. */
+const startCollector = async (): Promise<Collector.CollectorService> => {
+  const scope = Effect.runSync(Scope.make())
+  cleanups.push(() => Effect.runPromise(Scope.close(scope, Exit.void)))
+  return Effect.runPromise(Collector.make({ writeKey }).pipe(Scope.extend(scope)))
+}
+
+/** A memory transport whose companion the test keeps, to read what was sent. */
+const memoryTransport = (script: ReadonlyArray<MemoryTransport.Step> = []) => {
+  const context = Effect.runSync(MemoryTransport.make({ script }))
+  const memory = Context.get(context, MemoryTransport.MemoryTransport)
+  return {
+    layer: Layer.succeedContext(context),
+    delivered: () => Effect.runPromise(memory.delivered),
+    requests: () => Effect.runPromise(memory.requests)
+  }
+}
+
+/** Resolves with the rejection of `promise`, failing the test if it resolves. */
+const rejection = async (promise: Promise<unknown>): Promise<unknown> => {
+  try {
+    await promise
+  } catch (error) {
+    return error
+  }
+  assert.fail("expected the promise to reject")
+}
+
+const identify = {
+  userId: "019mr8mf4r",
+  traits: { name: "Michael Bolton", email: "mbolton@example.com", plan: "Enterprise", friends: 42 }
+} as const
+
+describe("PromiseClient", () => {
+  it("closeAndFlush delivers pending messages to a real collector before it resolves", async () => {
+    const collector = await startCollector()
+    // The default HttpClient (fetch); batches wait for 20 messages or a minute, so only closing sends.
+    const analytics = PromiseClient.createClient({ writeKey, host: collector.url, flushInterval: "1 minute" })
+    const ids = [
+      await analytics.identify(identify),
+      await analytics.track({ userId: "f4ca124298", event: "Signed Up", properties: { plan: "Enterprise" } }),
+      await analytics.page({ userId: "f4ca124298", name: "Go library", category: "Docs" }),
+      await analytics.screen({ userId: "f4ca124298", name: "Home" }),
+      await analytics.group({ userId: "019mr8mf4r", groupId: "56", traits: { name: "Initech" } }),
+      await analytics.alias({ userId: "019mr8mf4r", previousId: "anon-1" })
+    ]
+    assert.deepStrictEqual(await Effect.runPromise(collector.messages), [])
+
+    await analytics.closeAndFlush()
+
+    const messages = await Effect.runPromise(collector.messages)
+    assert.deepStrictEqual(messages.map((m) => m.type), ["identify", "track", "page", "screen", "group", "alias"])
+    assert.deepStrictEqual(messages.map((m) => m.messageId), ids)
+    assert.deepStrictEqual(messages[0]!.traits, identify.traits)
+    assert.deepStrictEqual(await Effect.runPromise(collector.rejected), [])
+  })
+
+  it("closeAndFlush delivers calls that were not awaited (memory transport)", async () => {
+    const memory = memoryTransport()
+    const analytics = PromiseClient.createClient({ writeKey, transport: memory.layer })
+    // Fire and forget, as a request handler would.
+    void analytics.track({ userId: "u1", event: "A" })
+    void analytics.track({ userId: "u1", event: "B" })
+    void analytics.track({ userId: "u1", event: "C" })
+    await analytics.closeAndFlush()
+    assert.deepStrictEqual((await memory.delivered()).map((m) => m.event), ["A", "B", "C"])
+  })
+
+  it("flush resolves once what was accepted is delivered, and the client keeps working", async () => {
+    const collector = await startCollector()
+    const analytics = PromiseClient.createClient({
+      writeKey,
+      host: collector.url,
+      flushInterval: "1 minute",
+      httpClient: NodeHttpClient.layerUndici
+    })
+    cleanups.push(() => analytics.closeAndFlush())
+    await analytics.track({ userId: "u1", event: "First" })
+    await analytics.flush()
+    assert.deepStrictEqual((await Effect.runPromise(collector.messages)).map((m) => m.event), ["First"])
+    await analytics.track({ userId: "u1", event: "Second" })
+    await analytics.flush()
+    assert.deepStrictEqual((await Effect.runPromise(collector.messages)).map((m) => m.event), ["First", "Second"])
+  })
+
+  it("rejects with the InvalidMessage instance itself", async () => {
+    const memory = memoryTransport()
+    const analytics = PromiseClient.createClient({ writeKey, transport: memory.layer })
+    cleanups.push(() => analytics.closeAndFlush())
+    const error = await rejection(analytics.track({ userId: "u1", event: "" }))
+    assert.instanceOf(error, AnalyticsError.InvalidMessage)
+    assert.strictEqual((error as AnalyticsError.InvalidMessage)._tag, "InvalidMessage")
+    assert.strictEqual((error as AnalyticsError.InvalidMessage).field, "event")
+    const invalidTraits = await rejection(
+      analytics.identify({ userId: "u1", traits: { score: Number.NaN } })
+    )
+    assert.instanceOf(invalidTraits, AnalyticsError.InvalidMessage)
+  })
+
+  it("rejects with the MessageTooLarge instance itself, carrying size and limit", async () => {
+    const memory = memoryTransport()
+    const analytics = PromiseClient.createClient({ writeKey, transport: memory.layer })
+    const error = await rejection(
+      analytics.track({ userId: "u1", event: "Report Uploaded", properties: { blob: "x".repeat(40_000) } })
+    )
+    assert.instanceOf(error, AnalyticsError.MessageTooLarge)
+    const tooLarge = error as AnalyticsError.MessageTooLarge
+    assert.strictEqual(tooLarge._tag, "MessageTooLarge")
+    assert.strictEqual(tooLarge.limit, 32_000)
+    assert.isAbove(tooLarge.size, 40_000)
+    await analytics.closeAndFlush()
+    assert.deepStrictEqual(await memory.requests(), [], "the oversize message was never queued")
+  })
+
+  it("after closeAndFlush: calls reject with ClientClosed, flush and closeAndFlush resolve", async () => {
+    const memory = memoryTransport()
+    const analytics = PromiseClient.createClient({ writeKey, transport: memory.layer })
+    await analytics.track({ userId: "u1", event: "Before" })
+    const closing = analytics.closeAndFlush()
+    assert.strictEqual(analytics.closeAndFlush(), closing, "a second close returns the same promise")
+    await closing
+    const error = await rejection(analytics.track({ userId: "u1", event: "After" }))
+    assert.instanceOf(error, AnalyticsError.ClientClosed)
+    assert.strictEqual((error as AnalyticsError.ClientClosed).messageType, "track")
+    const aliasError = await rejection(analytics.alias({ userId: "u1", previousId: "u0" }))
+    assert.strictEqual((aliasError as AnalyticsError.ClientClosed).messageType, "alias")
+    await analytics.flush()
+    await analytics.closeAndFlush()
+    assert.deepStrictEqual((await memory.delivered()).map((m) => m.event), ["Before"])
+  })
+
+  it("a rejected call that nobody awaits is not an unhandled rejection", async () => {
+    const unhandled: Array<unknown> = []
+    const onUnhandled = (reason: unknown) => unhandled.push(reason)
+    process.on("unhandledRejection", onUnhandled)
+    try {
+      const analytics = PromiseClient.createClient({ writeKey, transport: memoryTransport().layer })
+      void analytics.track({ userId: "u1", event: "" })
+      await analytics.closeAndFlush()
+      void analytics.track({ userId: "u1", event: "After close" })
+      // Unhandled rejections are reported once the microtask queue drains: let it drain twice.
+      await new Promise((resolve) => setImmediate(resolve))
+      await new Promise((resolve) => setImmediate(resolve))
+      assert.deepStrictEqual(unhandled, [])
+    } finally {
+      process.off("unhandledRejection", onUnhandled)
+    }
+  })
+
+  it("closeAndFlush({ timeout }) resolves after the timeout when the collector does not answer", async () => {
+    const memory = memoryTransport([MemoryTransport.hang])
+    const analytics = PromiseClient.createClient({ writeKey, transport: memory.layer, shutdownTimeout: "1 second" })
+    await analytics.track({ userId: "u1", event: "Stuck" })
+    const start = performance.now()
+    await analytics.closeAndFlush({ timeout: "50 millis" })
+    const elapsed = performance.now() - start
+    assert.isBelow(elapsed, 900, "resolved before the client's own shutdown timeout")
+    assert.strictEqual((await memory.requests()).length, 1, "the request was attempted")
+    assert.deepStrictEqual(await memory.delivered(), [])
+    const error = await rejection(analytics.track({ userId: "u1", event: "After" }))
+    assert.instanceOf(error, AnalyticsError.ClientClosed)
+  })
+})
