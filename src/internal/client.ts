@@ -110,8 +110,9 @@ export const isRetryable = (error: TransportError): boolean => {
 const resultTag = (error: TransportError): string =>
   error.reason._tag === "Status" ? String(error.reason.status) : error.reason._tag.toLowerCase()
 
-const refs = (messages: ReadonlyArray<Message.EncodedMessage>): ReadonlyArray<Outcome.MessageRef> =>
-  messages.map((m) => ({ messageId: m.messageId, type: m.type }))
+// The queued messages are their own references (they carry `messageId` and `type`): an outcome costs no
+// allocation per message.
+const refs = (messages: ReadonlyArray<Message.EncodedMessage>): ReadonlyArray<Outcome.MessageRef> => messages
 
 /** @internal */
 export const make = (settings: Settings): Effect.Effect<Client, never, Transport | Scope.Scope> =>
@@ -244,21 +245,21 @@ export const make = (settings: Settings): Effect.Effect<Client, never, Transport
       if (closing) return Effect.fail(new ClientClosed({ messageType: m.type }))
       if (!enabled) {
         acceptedCount++
-        droppedDisabled.push({ messageId: m.messageId, type: m.type })
+        droppedDisabled.push(m)
         return dropsPending() ? Effect.as(publishDrops, m.messageId) : Effect.succeed(m.messageId)
       }
       if (ring.push(m)) return Effect.succeed(pushed(m))
       switch (overflow) {
         case "dropNewest": {
           acceptedCount++
-          droppedQueueFull.push({ messageId: m.messageId, type: m.type })
+          droppedQueueFull.push(m)
           return dropsPending() ? Effect.as(publishDrops, m.messageId) : Effect.succeed(m.messageId)
         }
         case "dropOldest": {
           const oldest = ring.shift()!
           headSeq++
           queuedBytes -= oldest.bytes
-          droppedQueueFull.push({ messageId: oldest.messageId, type: oldest.type })
+          droppedQueueFull.push(oldest)
           ring.push(m)
           const id = pushed(m)
           checkWaiters()
