@@ -212,10 +212,14 @@ export interface AnalyticsService {
   readonly flush: Effect.Effect<void>
   /**
    * Subscribes to outcomes from now on, in the given scope. Take from the `Dequeue` (or turn it into a
-   * `Stream` with `Stream.fromQueue`); outcomes wait there until taken.
+   * `Stream` with `Stream.fromQueue`); outcomes wait there until taken, also after the client has
+   * closed, so the outcomes of the final flush can be read. The subscription ends with its scope.
    */
   readonly subscribe: Effect.Effect<Queue.Dequeue<Outcome.Outcome>, never, Scope.Scope>
-  /** The outcomes from the moment the stream starts running. */
+  /**
+   * The outcomes from the moment the stream starts running. It ends once the client has closed and
+   * every outcome was read. Use `subscribe` to miss nothing published before the stream's fiber starts.
+   */
   readonly outcomes: Stream.Stream<Outcome.Outcome>
 }
 
@@ -226,6 +230,17 @@ export interface AnalyticsService {
  * @category tags
  */
 export class Analytics extends Context.Tag("analytics-effect/Analytics")<Analytics, AnalyticsService>() {}
+
+// The `type` of a value that should be a message, read without trusting it: the encoder turns anything
+// that is not one of the six types into an InvalidMessage.
+const typeOf = (message: unknown): Message.MessageType => {
+  try {
+    return (typeof message === "object" && message !== null ? (message as { type?: unknown }).type : undefined) as
+      Message.MessageType
+  } catch {
+    return undefined as unknown as Message.MessageType
+  }
+}
 
 /**
  * Builds a client in the current scope, sending through the `Transport` in context. Closing the scope
@@ -244,7 +259,7 @@ export const make = (options: Options): Effect.Effect<AnalyticsService, never, T
       screen: call("screen"),
       group: call("group"),
       alias: call("alias"),
-      send: (message) => client.accept(message.type, message),
+      send: (message) => client.accept(typeOf(message), message),
       flush: client.flush,
       subscribe: client.subscribe,
       outcomes: client.outcomes

@@ -32,6 +32,11 @@ export * as Message from "./Message.js"
 /**
  * @since 0.1.0
  */
+export * as Metrics from "./Metrics.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as Outcome from "./Outcome.js"
 
 /**

@@ -284,8 +284,8 @@ export const make = (settings: Settings): Effect.Effect<Client, never, Transport
         if (entry.settled) return Effect.void
         entry.settled = true
         inflight.delete(entry)
-        checkWaiters()
-        return publish(outcome)
+        // Publish first: a `flush` that returns must find its outcomes already published.
+        return Effect.zipRight(publish(outcome), Effect.sync(checkWaiters))
       }).pipe(Effect.uninterruptible)
 
     const waitForPause: Effect.Effect<void> = Effect.flatMap(Clock.currentTimeMillis, (now) =>

@@ -39,7 +39,7 @@ export const queueDepth = Metric.gauge("analytics_queue_depth", {
 /** @internal */
 export const batchBytes = Metric.histogram(
   "analytics_batch_bytes",
-  MetricBoundaries.exponential({ start: 1024, factor: 2, count: 10 }),
+  MetricBoundaries.exponential({ start: 1024, factor: 2, count: 11 }),
   "Request body size in bytes (uncompressed)"
 )
 

@@ -1,0 +1,47 @@
+// A Lambda-style handler (AWS Lambda, Google Cloud Functions, Vercel...) with the Promise client.
+//
+// The client is created once, outside the handler, so that warm invocations reuse it. Between
+// invocations the platform may freeze the process, or end it without notice: nothing tracked may be
+// left waiting in the queue when the handler returns. So the handler awaits `flush()` before it
+// returns; `flush()` resolves once every message accepted so far has been delivered (or has failed
+// after its retries).
+import { PromiseClient } from "../src/index.js"
+
+interface CheckoutEvent {
+  readonly userId: string
+  readonly orderId: string
+  readonly total: number
+}
+
+interface Response {
+  readonly statusCode: number
+  readonly body: string
+}
+
+export const makeHandler = (analytics: PromiseClient.Client) => async (event: CheckoutEvent): Promise<Response> => {
+  // ... do the work ...
+  try {
+    await analytics.track({
+      userId: event.userId,
+      event: "Order Completed",
+      properties: { orderId: event.orderId, total: event.total }
+    })
+  } catch {
+    // The call rejects only when the message cannot be accepted (error._tag is "InvalidMessage" or
+    // "MessageTooLarge"); the client has logged it. Tracking must not fail the order.
+  }
+  // Deliver before returning. flush() also waits for retries: retryBudget below keeps them short.
+  await analytics.flush()
+  return { statusCode: 200, body: JSON.stringify({ orderId: event.orderId }) }
+}
+
+export const analytics = PromiseClient.createClient({
+  writeKey: process.env.ANALYTICS_WRITE_KEY ?? "",
+  // A short-lived process gains little from waiting for 20 messages: send each call at once.
+  flushAt: 1,
+  // Give up on a batch well before the function's timeout.
+  retryBudget: "20 seconds",
+  shutdownTimeout: "5 seconds"
+})
+
+export const handler = makeHandler(analytics)

@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+/**
+ * The `analytics-effect` command line (Node only): `send` one call, or `import` an NDJSON file.
+ * Run `analytics-effect --help`; see `docs/cli.md`.
+ *
+ * This is the only module that runs an Effect program (`NodeRuntime.runMain`). It is not part of the
+ * library's entry point (`index.ts`).
+ *
+ * @since 0.1.0
+ */
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Effect from "effect/Effect"
+import * as Cli from "./internal/cli/main.js"
+
+Cli.main(process.argv).pipe(
+  Effect.provide(NodeContext.layer),
+  NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true, teardown: Cli.teardown })
+)
