@@ -13,7 +13,7 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type * as Redacted from "effect/Redacted"
+import * as Redacted from "effect/Redacted"
 import {
   EncodeReason,
   NetworkReason,
@@ -69,6 +69,17 @@ const describeHttpError = (error: HttpClientError.HttpClientError): string => {
   return detail === undefined ? base : `${base} (${String(detail)})`
 }
 
+// The forms in which the write key can come back in a response: as is, JSON-escaped, and as the
+// Basic credentials.
+const secretForms = (
+  writeKey: Redacted.Redacted<string>,
+  authorization: Redacted.Redacted<string>
+): ReadonlyArray<string> => {
+  const plain = Redacted.value(writeKey)
+  const forms = [plain, JSON.stringify(plain).slice(1, -1), Redacted.value(authorization).slice("Basic ".length)]
+  return forms.filter((form, i) => form.length > 0 && forms.indexOf(form) === i)
+}
+
 /**
  * Builds the HTTP transport from the `HttpClient` in context.
  *
@@ -86,6 +97,12 @@ export const make = (options: Options): Effect.Effect<TransportService, never, H
     const envelope = Wire.makeEnvelope(options.writeKey)
     const authorization = Wire.authorization(options.writeKey)
     const client = yield* HttpClient.HttpClient
+    const secrets = secretForms(options.writeKey, authorization)
+    const redact = (text: string): string => {
+      let out = text
+      for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join("<redacted>")
+      return out
+    }
 
     const fail = (request: BatchRequest, reason: TransportFailureReason) =>
       new TransportError({ reason, messages: request.messages.length, attempt: request.attempt })
@@ -106,7 +123,12 @@ export const make = (options: Options): Effect.Effect<TransportService, never, H
           body: HttpBody.uint8Array(payload, "application/json")
         })
         const response = yield* client.execute(httpRequest).pipe(
-          Effect.mapError((error) => fail(request, new NetworkReason({ description: describeHttpError(error) })))
+          Effect.catchAll((error) =>
+            // A client the user wrapped with `HttpClient.filterStatusOk` reports a status as an error.
+            error._tag === "ResponseError" && error.reason === "StatusCode"
+              ? Effect.succeed(error.response)
+              : Effect.fail(fail(request, new NetworkReason({ description: describeHttpError(error) })))
+          )
         )
         const status = response.status
         // Read the body so that the connection can be reused; its text only matters on failure.
@@ -116,9 +138,11 @@ export const make = (options: Options): Effect.Effect<TransportService, never, H
         }
         const now = yield* Clock.currentTimeMillis
         const retryAfterMillis = Wire.parseRetryAfter(response.headers["retry-after"], now)
-        const trimmed = responseText.length > maxBodyInError
-          ? responseText.slice(0, maxBodyInError) + "…"
-          : responseText
+        // A collector may echo the request back: the write key must not reach the error.
+        const safeText = redact(responseText)
+        const trimmed = safeText.length > maxBodyInError
+          ? safeText.slice(0, maxBodyInError) + "…"
+          : safeText
         return yield* Effect.fail(fail(
           request,
           new StatusReason({

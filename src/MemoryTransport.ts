@@ -139,7 +139,7 @@ export interface RecordedRequest {
 export interface MemoryTransportService {
   /** Every attempt so far, in order. */
   readonly requests: Effect.Effect<ReadonlyArray<RecordedRequest>>
-  /** The messages of every attempt that was answered 2xx, parsed, in order. */
+  /** The messages of every attempt answered 2xx (its delay, if any, elapsed), parsed, in order. */
   readonly delivered: Effect.Effect<ReadonlyArray<Record<string, unknown>>>
   /** Waits until at least `count` attempts have been made, and returns them. */
   readonly awaitRequests: (count: number) => Effect.Effect<ReadonlyArray<RecordedRequest>>
@@ -195,8 +195,10 @@ export const make = (options: Options = {}): Effect.Effect<Context.Context<Trans
     const count = yield* SubscriptionRef.make(0)
     let script: Array<Step> = options.script ? Array.from(options.script) : []
     let fallback: Step = status(200)
+    // The attempts that got their 2xx answer (a delayed answer can be interrupted before it comes).
+    const answeredOk = new WeakSet<RecordedRequest>()
 
-    const record = (request: BatchRequest, step: Step, now: number): Effect.Effect<void> => {
+    const record = (request: BatchRequest, step: Step, now: number): Effect.Effect<RecordedRequest> => {
       const sentAt = new Date(now).toISOString()
       let body: string | undefined
       let batch: ReadonlyArray<Record<string, unknown>> | undefined
@@ -217,7 +219,7 @@ export const make = (options: Options = {}): Effect.Effect<Context.Context<Trans
         step
       }
       recorded.push(entry)
-      return SubscriptionRef.set(count, recorded.length)
+      return Effect.as(SubscriptionRef.set(count, recorded.length), entry)
     }
 
     const fail = (request: BatchRequest, reason: TransportFailureReason) =>
@@ -227,7 +229,7 @@ export const make = (options: Options = {}): Effect.Effect<Context.Context<Trans
       Effect.gen(function*() {
         const step = script.length > 0 ? script.shift()! : fallback
         const now = yield* Clock.currentTimeMillis
-        yield* record(request, step, now)
+        const entry = yield* record(request, step, now)
         switch (step._tag) {
           case "Hang":
             return yield* Effect.never
@@ -241,6 +243,7 @@ export const make = (options: Options = {}): Effect.Effect<Context.Context<Trans
           case "Status": {
             if (step.delay !== undefined) yield* Effect.sleep(step.delay)
             if (step.status >= 200 && step.status < 300) {
+              answeredOk.add(entry)
               return { status: step.status, bodyBytes: Wire.bodyBytes(envelope, request.messages) }
             }
             const retryAfterMillis = Wire.parseRetryAfter(step.retryAfter, yield* Clock.currentTimeMillis)
@@ -255,11 +258,9 @@ export const make = (options: Options = {}): Effect.Effect<Context.Context<Trans
         }
       })
 
-    const isOk = (step: Step) => step._tag === "Status" && step.status >= 200 && step.status < 300
-
     const service: MemoryTransportService = {
       requests: Effect.sync(() => recorded.slice()),
-      delivered: Effect.sync(() => recorded.filter((r) => isOk(r.step)).flatMap((r) => r.batch)),
+      delivered: Effect.sync(() => recorded.filter((r) => answeredOk.has(r)).flatMap((r) => r.batch)),
       awaitRequests: (n) =>
         count.changes.pipe(
           Stream.takeUntil((c) => c >= n),

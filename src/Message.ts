@@ -12,6 +12,7 @@ import * as Arbitrary from "effect/Arbitrary"
 import * as Effect from "effect/Effect"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import type * as AST from "effect/SchemaAST"
 import * as Json from "./internal/json.js"
 
 /**
@@ -45,6 +46,15 @@ const jsonObjectArbitrary = (): Arbitrary.LazyArbitrary<JsonObject> => (fc) =>
     { maxKeys: 8 }
   ) as any
 
+const jsonIssue = (ast: AST.AST, input: unknown, found: Json.JsonIssue): ParseResult.ParseIssue =>
+  found.path.length === 0
+    ? new ParseResult.Type(ast, input, found.reason)
+    : new ParseResult.Pointer(
+      found.path as [PropertyKey, ...Array<PropertyKey>],
+      input,
+      new ParseResult.Type(ast, input, found.reason)
+    )
+
 /**
  * Schema of a JSON object whose every value JSON carries faithfully. Functions, symbols, bigints,
  * cycles, non-finite numbers, `undefined` inside arrays, sparse arrays, class instances other than
@@ -58,13 +68,7 @@ export const JsonObject: Schema.Schema<JsonObject> = Schema.declare<JsonObject, 
   {
     decode: () => (input, _options, ast) => {
       const found = Json.findJsonObjectIssue(input)
-      return found === undefined
-        ? ParseResult.succeed(input as JsonObject)
-        : ParseResult.fail(
-          found.path.length === 0
-            ? new ParseResult.Type(ast, input, found.reason)
-            : new ParseResult.Pointer(found.path as [PropertyKey, ...Array<PropertyKey>], input, new ParseResult.Type(ast, input, found.reason))
-        )
+      return found === undefined ? ParseResult.succeed(input as JsonObject) : ParseResult.fail(jsonIssue(ast, input, found))
     },
     encode: () => (input) => ParseResult.succeed(input as JsonObject)
   },
@@ -112,7 +116,12 @@ export const Timestamp = Schema.Union(
     })
   ),
   IsoTimestamp
-)
+).annotations({
+  message: () => ({
+    message: "expected a valid Date or an ISO-8601 string, such as 2024-02-29T13:45:00.000Z",
+    override: true
+  })
+})
 
 /**
  * @since 0.1.0
@@ -137,6 +146,34 @@ export const MessageId = Schema.String.pipe(
   })
 )
 
+// One destination's entry: `true`, `false` or a JSON object of settings. A declaration rather than a
+// union, so that a bad value inside a settings object is reported at its own path.
+const IntegrationSettings: Schema.Schema<boolean | JsonObject> = Schema.declare<
+  boolean | JsonObject,
+  boolean | JsonObject,
+  readonly []
+>(
+  [],
+  {
+    decode: () => (input, _options, ast) => {
+      if (typeof input === "boolean") return ParseResult.succeed(input)
+      const found = Json.findJsonObjectIssue(input)
+      if (found === undefined) return ParseResult.succeed(input as JsonObject)
+      return ParseResult.fail(
+        found.path.length === 0
+          ? new ParseResult.Type(ast, input, "expected true, false or a JSON object of settings")
+          : jsonIssue(ast, input, found)
+      )
+    },
+    encode: () => (input) => ParseResult.succeed(input as boolean | JsonObject)
+  },
+  {
+    identifier: "IntegrationSettings",
+    description: "true, false or a JSON object of settings",
+    arbitrary: () => (fc) => fc.oneof(fc.boolean(), jsonObjectArbitrary()(fc))
+  }
+)
+
 /**
  * Which destinations receive a message: `{ All: false, Mixpanel: true }`. Names are case-sensitive.
  * A destination's value is `true`, `false`, or an object of settings for it.
@@ -146,7 +183,7 @@ export const MessageId = Schema.String.pipe(
  */
 export const Integrations = Schema.Struct(
   { All: Schema.optional(Schema.Boolean) },
-  Schema.Record({ key: Schema.String, value: Schema.Union(Schema.Boolean, JsonObject) })
+  Schema.Record({ key: Schema.String, value: IntegrationSettings })
 )
 
 /**
@@ -409,7 +446,18 @@ export const schemas = {
  * @since 0.1.0
  * @category decoding
  */
-export const decodeUnknown: (input: unknown) => Effect.Effect<Message, ParseResult.ParseError> = Schema.decodeUnknown(
-  Message,
-  { errors: "first", onExcessProperty: "error" }
-)
+export const decodeUnknown = (input: unknown): Effect.Effect<Message, ParseResult.ParseError> =>
+  Effect.suspend(() => decodeMessage(input)).pipe(
+    // Only the first problem: its description never reads the values of the union's other members.
+    Effect.mapError((error) => new ParseResult.ParseError({ issue: Json.firstIssue(error.issue) })),
+    // A getter or a proxy trap of the input that throws is a problem of the input, not a defect.
+    Effect.catchAllDefect(() =>
+      Effect.fail(
+        new ParseResult.ParseError({
+          issue: new ParseResult.Type(Message.ast, input, "reading the value threw; JSON cannot encode it")
+        })
+      )
+    )
+  )
+
+const decodeMessage = Schema.decodeUnknown(Message, { errors: "first", onExcessProperty: "error" })

@@ -7,10 +7,10 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
-import * as Random from "effect/Random"
 import type * as Schema from "effect/Schema"
 import { InvalidMessage, MessageTooLarge } from "../AnalyticsError.js"
 import * as Message from "../Message.js"
+import * as Json from "./json.js"
 import * as Version from "./version.js"
 
 /** @internal */
@@ -22,16 +22,35 @@ export interface EncoderSettings {
 
 const hex = (n: number): string => (n % 0x1000000000000).toString(16).padStart(12, "0")
 
+const two24 = 0x1000000
+const two48 = 0x1000000000000
+const two48n = BigInt(two48)
+
+// XOR of two integers below 2^48 (the `^` operator works on 32 bits only).
+const xor48 = (x: number, y: number): number => {
+  const xs = x % two48
+  const ys = y % two48
+  return ((Math.floor(xs / two24) ^ Math.floor(ys / two24)) >>> 0) * two24 + (((xs % two24) ^ (ys % two24)) >>> 0)
+}
+
 /**
- * A random UUID v4 from Effect's `Random` service (122 random bits from three 53-bit draws), so tests
- * can seed it.
+ * A random UUID v4 from Effect's `Random` service (122 random bits from three draws), so tests can
+ * seed it.
+ *
+ * The first 48 bits are XOR-ed with the `Clock`'s time in nanoseconds. Effect's default `Random` is
+ * seeded with 32 bits only, so two processes out of some tens of thousands start with the same seed
+ * and would produce the same sequence of ids, which the collector deduplicates: events would be lost.
+ * Mixing in the time (still uniform, as a random value XOR-ed with an independent one is) keeps such
+ * processes apart, and stays deterministic under a seeded `Random` and a `TestClock`.
  *
  * @internal
  */
-export const randomUuid: Effect.Effect<string> = Effect.map(
-  Effect.all([Random.nextInt, Random.nextInt, Random.nextInt]),
-  ([a, b, c]) => uuidFromInts(a, b, c)
-)
+export const randomUuid: Effect.Effect<string> = Effect.flatMap(Clock.currentTimeNanos, (nanos) =>
+  Effect.randomWith((random) =>
+    Effect.flatMap(random.nextInt, (a) =>
+      Effect.flatMap(random.nextInt, (b) =>
+        Effect.map(random.nextInt, (c) => uuidFromInts(xor48(a, Number(nanos % two48n)), b, c))))
+  ))
 
 /** @internal */
 export const uuidFromInts = (a: number, b: number, c: number): string => {
@@ -78,24 +97,127 @@ export const deepMerge = (base: Message.JsonObject, override: Message.JsonObject
   for (const key in override) {
     const value = override[key]
     const current = out[key]
-    out[key] = isPlainObject(current) && isPlainObject(value)
+    const merged = isPlainObject(current) && isPlainObject(value)
       ? deepMerge(current as Message.JsonObject, value as Message.JsonObject)
       : value
+    // `out.__proto__ = x` would set the prototype (and JSON would lose the key): define it instead.
+    if (key === "__proto__") {
+      Object.defineProperty(out, key, { value: merged, enumerable: true, writable: true, configurable: true })
+    } else out[key] = merged
   }
   return out as Message.JsonObject
 }
 
 const parseOptions = { errors: "first", onExcessProperty: "error" } as const
 
-const toInvalid = (type: string, issue: ParseResult.ParseIssue): Effect.Effect<InvalidMessage> =>
-  Effect.map(ParseResult.ArrayFormatter.formatIssue(issue), (issues) => {
-    const first = issues[0]
-    return new InvalidMessage({
-      messageType: type,
-      path: first ? first.path.map((p) => typeof p === "symbol" ? String(p) : p) : [],
-      reason: first ? first.message : "invalid message"
-    })
-  })
+const pathKey = (key: PropertyKey): string | number => typeof key === "symbol" ? String(key) : key
+
+// The path of the first problem, without formatting any value.
+const firstPath = (issue: ParseResult.ParseIssue): Array<string | number> => {
+  const path: Array<string | number> = []
+  for (let current: ParseResult.ParseIssue | undefined = issue; current !== undefined;) {
+    switch (current._tag) {
+      case "Pointer":
+        if (Array.isArray(current.path)) for (const key of current.path) path.push(pathKey(key))
+        else path.push(pathKey(current.path as PropertyKey))
+        current = current.issue
+        break
+      case "Composite":
+        current = Array.isArray(current.issues) ? current.issues[0] : current.issues as ParseResult.ParseIssue
+        break
+      case "Refinement":
+      case "Transformation":
+        current = current.issue
+        break
+      default:
+        current = undefined
+    }
+  }
+  return path
+}
+
+const toInvalid = (type: string, issue: ParseResult.ParseIssue): Effect.Effect<InvalidMessage> => {
+  const first = Json.firstIssue(issue)
+  return Effect.suspend(() => ParseResult.ArrayFormatter.formatIssue(first)).pipe(
+    Effect.map((issues): InvalidMessage => {
+      const formatted = issues[0]
+      return new InvalidMessage({
+        messageType: type,
+        path: formatted ? formatted.path.map(pathKey) : firstPath(first),
+        reason: formatted ? formatted.message : "invalid message"
+      })
+    }),
+    // Describing the offending value can run the user's getters; one that throws must not become a
+    // defect of the call.
+    Effect.catchAllDefect(() =>
+      Effect.succeed(new InvalidMessage({ messageType: type, path: firstPath(first), reason: "invalid value" }))
+    )
+  )
+}
+
+const unknownTypeReason = (type: unknown): string => {
+  const got = typeof type === "string" ? JSON.stringify(type) : typeof type
+  return `expected one of ${Object.keys(Message.schemas).join(", ")}, got ${got}`
+}
+
+// The values were validated already; this only guards against a `toJSON` or a getter that throws
+// while serializing, which must not become a defect.
+const stringify = (value: unknown): string | undefined => {
+  try {
+    return JSON.stringify(value)
+  } catch {
+    return undefined
+  }
+}
+
+const decodeIntegrations = ParseResult.decodeUnknownEither(Message.Integrations, parseOptions)
+
+// The client-wide defaults are checked once, when the client is built: a default that JSON cannot
+// carry would otherwise be dropped or fail the serialization of every message. Each call then fails
+// with an error that names the option.
+const checkDefaults = (
+  settings: EncoderSettings
+): { readonly path: Array<string | number>; readonly reason: string } | undefined => {
+  if (settings.defaultContext !== undefined) {
+    const found = Json.findJsonObjectIssue(settings.defaultContext)
+    if (found !== undefined) {
+      return { path: ["context", ...found.path], reason: `the client's defaultContext is invalid: ${found.reason}` }
+    }
+  }
+  if (settings.defaultIntegrations !== undefined) {
+    const decoded = decodeIntegrations(settings.defaultIntegrations)
+    if (Either.isLeft(decoded)) {
+      return {
+        path: ["integrations", ...firstPath(decoded.left)],
+        reason: "the client's defaultIntegrations is invalid: expected { All?: boolean, [name]: boolean | object }"
+      }
+    }
+  }
+  return undefined
+}
+
+type Decode = (u: unknown) => Either.Either<Message.Message, ParseResult.ParseIssue>
+
+// A getter or a proxy trap that throws while the input is read must not become a defect.
+const decodeInput = (
+  decode: Decode,
+  type: Message.MessageType,
+  input: unknown
+): Either.Either<Message.Message, ParseResult.ParseIssue> | InvalidMessage => {
+  try {
+    return decode(typeof input === "object" && input !== null ? { ...input, type } : input)
+  } catch (cause) {
+    return new InvalidMessage({ messageType: type, path: [], reason: `reading the message threw: ${describeThrown(cause)}` })
+  }
+}
+
+const describeThrown = (cause: unknown): string => {
+  try {
+    return cause instanceof Error ? cause.message : String(cause)
+  } catch {
+    return "an unprintable value"
+  }
+}
 
 /** @internal */
 export type Encoder = (
@@ -111,21 +233,26 @@ export type Encoder = (
  * @internal
  */
 export const makeEncoder = (settings: EncoderSettings): Encoder => {
-  const decoders = {} as Record<
-    Message.MessageType,
-    (u: unknown) => Either.Either<Message.Message, ParseResult.ParseIssue>
-  >
+  // No prototype: an unknown `type` such as "toString" finds nothing.
+  const decoders = Object.create(null) as Partial<Record<Message.MessageType, Decode>>
   for (const [type, schema] of Object.entries(Message.schemas)) {
     decoders[type as Message.MessageType] = ParseResult.decodeUnknownEither(
       schema as Schema.Schema<Message.Message, Message.Message>,
       parseOptions
     )
   }
+  const defaultsProblem = checkDefaults(settings)
   const library = { name: Version.name, version: Version.version }
   const libraryContext: Message.JsonObject = { library }
   const defaultContext = settings.defaultContext === undefined
     ? libraryContext
     : deepMerge(settings.defaultContext, libraryContext)
+  // The message's context over the defaults, then ours: `deepMerge` returns a fresh object.
+  const withLibrary = (context: Message.JsonObject): Message.JsonObject => {
+    const merged = deepMerge(defaultContext, context) as Record<string, unknown>
+    merged.library = library
+    return merged as Message.JsonObject
+  }
   const defaultIntegrations = settings.defaultIntegrations
   const limit = settings.maxMessageBytes
   const scratch = new Uint8Array(limit)
@@ -139,8 +266,17 @@ export const makeEncoder = (settings: EncoderSettings): Encoder => {
 
   return (type, input) =>
     Effect.gen(function*() {
-      const raw = typeof input === "object" && input !== null ? { ...input, type } : input
-      const decoded = decoders[type](raw)
+      if (defaultsProblem !== undefined) {
+        return yield* Effect.fail(new InvalidMessage({ messageType: type, ...defaultsProblem }))
+      }
+      const decode = decoders[type]
+      if (decode === undefined) {
+        return yield* Effect.fail(
+          new InvalidMessage({ messageType: String(type), path: ["type"], reason: unknownTypeReason(type) })
+        )
+      }
+      const decoded = decodeInput(decode, type, input)
+      if (decoded instanceof InvalidMessage) return yield* Effect.fail(decoded)
       if (Either.isLeft(decoded)) {
         return yield* Effect.flip(toInvalid(type, decoded.left))
       }
@@ -151,16 +287,19 @@ export const makeEncoder = (settings: EncoderSettings): Encoder => {
         : typeof message.timestamp === "string"
         ? message.timestamp
         : message.timestamp.toISOString()
-      const context = message.context === undefined
-        ? defaultContext
-        : deepMerge(deepMerge(defaultContext, message.context), libraryContext)
+      const context = message.context === undefined ? defaultContext : withLibrary(message.context)
       const wire: Record<string, unknown> = { ...message, messageId, timestamp, context }
       if (defaultIntegrations !== undefined) {
         wire.integrations = message.integrations === undefined
           ? defaultIntegrations
           : { ...defaultIntegrations, ...message.integrations }
       }
-      const json = JSON.stringify(wire)
+      const json = stringify(wire)
+      if (json === undefined) {
+        return yield* Effect.fail(
+          new InvalidMessage({ messageType: type, path: [], reason: "JSON.stringify failed on the message" })
+        )
+      }
       const bytes = measure(json)
       if (bytes > limit) {
         return yield* Effect.fail(new MessageTooLarge({ messageType: type, messageId, size: bytes, limit }))

@@ -7,6 +7,7 @@
  *
  * @internal
  */
+import * as ParseResult from "effect/ParseResult"
 
 /** @internal */
 export interface JsonIssue {
@@ -123,7 +124,24 @@ const checkObject = (
  *
  * @internal
  */
-export const findJsonIssue = (value: unknown): JsonIssue | undefined => checkValue(value, [], [], false)
+export const findJsonIssue = (value: unknown): JsonIssue | undefined => {
+  try {
+    return checkValue(value, [], [], false)
+  } catch (cause) {
+    return threw(cause)
+  }
+}
+
+// A getter or a proxy trap that throws must not turn a validation into a defect.
+const threw = (cause: unknown): JsonIssue => {
+  let text = "an unprintable value"
+  try {
+    text = cause instanceof Error ? cause.message : String(cause)
+  } catch {
+    // keep the placeholder
+  }
+  return { path: [], reason: `reading the value threw (${text}); JSON cannot encode it` }
+}
 
 /**
  * Returns an issue unless `value` is a plain object whose contents are all JSON-safe.
@@ -131,12 +149,39 @@ export const findJsonIssue = (value: unknown): JsonIssue | undefined => checkVal
  * @internal
  */
 export const findJsonObjectIssue = (value: unknown): JsonIssue | undefined => {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    return { path: [], reason: `expected a JSON object, got ${Array.isArray(value) ? "an array" : describe(value)}` }
+  try {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      return { path: [], reason: `expected a JSON object, got ${Array.isArray(value) ? "an array" : describe(value)}` }
+    }
+    const proto = Object.getPrototypeOf(value)
+    if (proto !== objectProto && proto !== null) {
+      return { path: [], reason: `expected a plain JSON object, got ${describe(value)}` }
+    }
+    return checkObject(value, [], [])
+  } catch (cause) {
+    return threw(cause)
   }
-  const proto = Object.getPrototypeOf(value)
-  if (proto !== objectProto && proto !== null) {
-    return { path: [], reason: `expected a plain JSON object, got ${describe(value)}` }
+}
+
+/**
+ * Keeps only the first problem of every composite issue (a union reports one issue per member), so
+ * that formatting describes the first problem only and never looks at the other members' values.
+ *
+ * @internal
+ */
+export const firstIssue = (issue: ParseResult.ParseIssue): ParseResult.ParseIssue => {
+  switch (issue._tag) {
+    case "Composite": {
+      const inner = Array.isArray(issue.issues) ? issue.issues[0]! : issue.issues as ParseResult.ParseIssue
+      return new ParseResult.Composite(issue.ast, issue.actual, firstIssue(inner), issue.output)
+    }
+    case "Pointer":
+      return new ParseResult.Pointer(issue.path, issue.actual, firstIssue(issue.issue))
+    case "Refinement":
+      return new ParseResult.Refinement(issue.ast, issue.actual, issue.kind, firstIssue(issue.issue))
+    case "Transformation":
+      return new ParseResult.Transformation(issue.ast, issue.actual, issue.kind, firstIssue(issue.issue))
+    default:
+      return issue
   }
-  return checkObject(value, [], [])
 }
