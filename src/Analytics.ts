@@ -77,6 +77,12 @@ export interface Options extends Omit<HttpTransport.Options, "writeKey"> {
   readonly flushInterval?: Duration.DurationInput | undefined
   /** The most messages the queue holds. Default 10,000. */
   readonly maxQueueSize?: number | undefined
+  /**
+   * The most bytes (of serialized messages) the queue holds. Default 10,000,000, and never less than
+   * `maxBatchBytes`. Whichever of `maxQueueSize` and `maxQueueBytes` is reached first makes the queue
+   * full.
+   */
+  readonly maxQueueBytes?: number | undefined
   /** What happens when the queue is full. Default `"dropNewest"`. */
   readonly overflow?: OverflowPolicy | undefined
   /** The largest message, as UTF-8 JSON bytes. Default 32,000 (the Segment API's limit). */
@@ -121,6 +127,7 @@ export const defaults = {
   flushAt: 20,
   flushInterval: Duration.seconds(5),
   maxQueueSize: 10_000,
+  maxQueueBytes: 10_000_000,
   overflow: "dropNewest" as OverflowPolicy,
   maxMessageBytes: 32_000,
   maxBatchBytes: 500_000,
@@ -167,6 +174,7 @@ const toSettings = (options: Options): Client.Settings => {
     flushAt: positiveInt(options.flushAt, defaults.flushAt),
     flushInterval: Duration.decode(options.flushInterval ?? defaults.flushInterval),
     maxQueueSize: positiveInt(options.maxQueueSize, defaults.maxQueueSize),
+    maxQueueBytes: Math.max(positiveInt(options.maxQueueBytes, defaults.maxQueueBytes), maxBatchBytes),
     overflow: options.overflow ?? defaults.overflow,
     maxMessageBytes,
     maxBatchBytes,
@@ -305,6 +313,7 @@ const optional = <A>(config: Config.Config<A>): Config.Config<A | undefined> =>
  * | `ANALYTICS_FLUSH_AT` | `flushAt` |
  * | `ANALYTICS_FLUSH_INTERVAL` | `flushInterval` |
  * | `ANALYTICS_MAX_QUEUE_SIZE` | `maxQueueSize` |
+ * | `ANALYTICS_MAX_QUEUE_BYTES` | `maxQueueBytes` |
  * | `ANALYTICS_OVERFLOW` | `overflow` (`dropNewest`, `dropOldest`, `suspend`) |
  * | `ANALYTICS_MAX_MESSAGE_BYTES` | `maxMessageBytes` |
  * | `ANALYTICS_MAX_BATCH_BYTES` | `maxBatchBytes` |
@@ -331,6 +340,7 @@ export const config: Config.Config<Options> = Config.all({
   flushAt: optional(Config.integer("ANALYTICS_FLUSH_AT")),
   flushInterval: optional(Config.duration("ANALYTICS_FLUSH_INTERVAL")),
   maxQueueSize: optional(Config.integer("ANALYTICS_MAX_QUEUE_SIZE")),
+  maxQueueBytes: optional(Config.integer("ANALYTICS_MAX_QUEUE_BYTES")),
   overflow: optional(Config.literal("dropNewest", "dropOldest", "suspend")("ANALYTICS_OVERFLOW")),
   maxMessageBytes: optional(Config.integer("ANALYTICS_MAX_MESSAGE_BYTES")),
   maxBatchBytes: optional(Config.integer("ANALYTICS_MAX_BATCH_BYTES")),

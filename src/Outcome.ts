@@ -71,7 +71,8 @@ export interface Failed {
 /**
  * Why messages were dropped without a delivery attempt.
  *
- * - `QueueFull`: the queue held `maxQueueSize` messages and the overflow policy dropped these.
+ * - `QueueFull`: the queue held `maxQueueSize` messages (or `maxQueueBytes` bytes) and the overflow
+ *   policy dropped these.
  * - `Disabled`: the client was built with `enabled: false`.
  *
  * @since 0.1.0

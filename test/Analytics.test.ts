@@ -260,6 +260,7 @@ describe("Analytics configuration", () => {
           ["ANALYTICS_FLUSH_AT", "3"],
           ["ANALYTICS_FLUSH_INTERVAL", "2 seconds"],
           ["ANALYTICS_MAX_QUEUE_SIZE", "50"],
+          ["ANALYTICS_MAX_QUEUE_BYTES", "2000000"],
           ["ANALYTICS_OVERFLOW", "dropOldest"],
           ["ANALYTICS_MAX_MESSAGE_BYTES", "1000"],
           ["ANALYTICS_MAX_BATCH_BYTES", "4000"],
@@ -284,6 +285,7 @@ describe("Analytics configuration", () => {
       assert.strictEqual(options.flushAt, 3)
       assert.isTrue(Duration.equals(Duration.decode(options.flushInterval!), Duration.seconds(2)))
       assert.strictEqual(options.maxQueueSize, 50)
+      assert.strictEqual(options.maxQueueBytes, 2_000_000)
       assert.strictEqual(options.overflow, "dropOldest")
       assert.strictEqual(options.maxMessageBytes, 1000)
       assert.strictEqual(options.maxBatchBytes, 4000)

@@ -59,7 +59,11 @@ describe("messageId", () => {
       ids.push(yield* Analytics.identify({ anonymousId: "a1" }))
       ids.push(yield* Analytics.alias({ userId: "u1", previousId: "a1" }))
       return ids
-    }).pipe(Effect.withRandom(Random.make(seed)), Effect.provide(clientLayer()))
+    }).pipe(
+      Effect.provide(clientLayer()),
+      // The client seeds its id generator when it is built: the seeded Random must be in place then.
+      Effect.withRandom(Random.make(seed))
+    )
 
   it.effect("deterministic under a seeded Random", () =>
     Effect.gen(function*() {

@@ -92,6 +92,34 @@ describe("overflow policies with the transport hung and maxQueueSize 100", () =>
       assert.deepStrictEqual(Outcome.count(yield* takeAll(outcomes)), { delivered: 11, failed: 0, dropped: 40 })
     }))
 
+  it.scoped("the queue is also bounded in bytes: maxQueueBytes drops what would not fit", () =>
+    Effect.gen(function*() {
+      // maxQueueBytes is never below maxBatchBytes, so lower both: 20 messages of ~10 KB fit 200 KB.
+      const { analytics, close, memory, outcomes } = yield* open({
+        maxQueueBytes: 200_000,
+        maxBatchBytes: 200_000,
+        shutdownTimeout: "1 second"
+      })
+      yield* memory.setFallback(MemoryTransport.hang)
+      yield* analytics.track({ userId: "u", event: "first" })
+      const flushing = yield* Effect.fork(analytics.flush)
+      yield* memory.awaitRequests(1)
+      const blob = "x".repeat(10_000)
+      const ids: Array<string> = []
+      for (let i = 0; i < 100; i++) ids.push(yield* analytics.track({ userId: "u", event: "big", properties: { blob } }))
+      // drops are published in groups, at the latest on the next interval tick
+      yield* TestClock.adjust(Duration.seconds(5))
+      const dropped = droppedIds([...(yield* takeAll(outcomes))])
+      const kept = 100 - dropped.length
+      assert.isAtLeast(kept, 15)
+      assert.isAtMost(kept * 10_000, 200_000, "the queue never held more than maxQueueBytes")
+      assert.deepStrictEqual(dropped, ids.slice(kept), "the newest were dropped")
+      const closing = yield* Effect.fork(close)
+      yield* TestClock.adjust(Duration.seconds(1))
+      yield* Fiber.join(closing)
+      yield* Fiber.interrupt(flushing)
+    }))
+
   it.scoped("drop warnings are rate-limited, not one per message", () =>
     Effect.gen(function*() {
       const warnings: Array<string> = []

@@ -19,6 +19,7 @@ export const AnalyticsLive = Analytics.layer({
   maxBatchMessages: 2_500,
   // the queue
   maxQueueSize: 10_000,
+  maxQueueBytes: 10_000_000,
   overflow: "dropNewest",
   maxInFlight: 4,
   // retries

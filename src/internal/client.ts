@@ -27,6 +27,7 @@ import type * as Message from "../Message.js"
 import type * as Outcome from "../Outcome.js"
 import { Transport } from "../Transport.js"
 import * as Encode from "./encode.js"
+import * as Ids from "./ids.js"
 import * as Metrics from "./metrics.js"
 import { Ring } from "./ring.js"
 import * as Wire from "./wire.js"
@@ -40,6 +41,7 @@ export interface Settings {
   readonly flushAt: number
   readonly flushInterval: Duration.Duration
   readonly maxQueueSize: number
+  readonly maxQueueBytes: number
   readonly overflow: OverflowPolicy
   readonly maxMessageBytes: number
   readonly maxBatchBytes: number
@@ -66,7 +68,7 @@ export interface Client {
   readonly outcomes: Stream.Stream<Outcome.Outcome>
 }
 
-type Queued = Message.EncodedMessage & { seq: number }
+type Queued = Encode.Encoded
 
 interface InFlight {
   readonly messages: ReadonlyArray<Queued>
@@ -118,7 +120,7 @@ const refs = (messages: ReadonlyArray<Message.EncodedMessage>): ReadonlyArray<Ou
 export const make = (settings: Settings): Effect.Effect<Client, never, Transport | Scope.Scope> =>
   Effect.gen(function*() {
     const transport = yield* Transport
-    const encoder = Encode.makeEncoder(settings)
+    const encode = Encode.makeEncodeSync(settings, yield* Ids.make)
     const envelope = Wire.makeEnvelope(settings.writeKey)
     // The hub is not shut down with the client: subscribers keep reading the last outcomes (those of
     // the final flush) after the scope closes; their subscriptions end with their own scopes.
@@ -130,6 +132,7 @@ export const make = (settings: Settings): Effect.Effect<Client, never, Transport
       flushAt,
       maxBatchBytes,
       maxBatchMessages,
+      maxQueueBytes,
       overflow
     } = settings
     const retryBudgetMillis = Duration.toMillis(settings.retryBudget)
@@ -239,6 +242,9 @@ export const make = (settings: Settings): Effect.Effect<Client, never, Transport
       return m.messageId
     }
 
+    // The queue is bounded in bytes as well as in messages; an empty queue takes any message.
+    const fits = (m: Queued) => ring.size === 0 || queuedBytes + m.bytes <= maxQueueBytes
+
     const dropsPending = () => droppedQueueFull.length + droppedDisabled.length >= dropsPublishThreshold
 
     const enqueue = (m: Queued): Effect.Effect<string, ClientClosed> => {
@@ -248,7 +254,7 @@ export const make = (settings: Settings): Effect.Effect<Client, never, Transport
         droppedDisabled.push(m)
         return dropsPending() ? Effect.as(publishDrops, m.messageId) : Effect.succeed(m.messageId)
       }
-      if (ring.push(m)) return Effect.succeed(pushed(m))
+      if (fits(m) && ring.push(m)) return Effect.succeed(pushed(m))
       switch (overflow) {
         case "dropNewest": {
           acceptedCount++
@@ -256,10 +262,12 @@ export const make = (settings: Settings): Effect.Effect<Client, never, Transport
           return dropsPending() ? Effect.as(publishDrops, m.messageId) : Effect.succeed(m.messageId)
         }
         case "dropOldest": {
-          const oldest = ring.shift()!
-          headSeq++
-          queuedBytes -= oldest.bytes
-          droppedQueueFull.push(oldest)
+          while (ring.size > 0 && !(fits(m) && !ring.full)) {
+            const oldest = ring.shift()!
+            headSeq++
+            queuedBytes -= oldest.bytes
+            droppedQueueFull.push(oldest)
+          }
           ring.push(m)
           const id = pushed(m)
           checkWaiters()
@@ -272,10 +280,16 @@ export const make = (settings: Settings): Effect.Effect<Client, never, Transport
       }
     }
 
-    const accept = (type: Message.MessageType, input: unknown) =>
-      closing
-        ? Effect.fail(new ClientClosed({ messageType: type }))
-        : Effect.flatMap(encoder(type, input), (m) => enqueue(m as Queued))
+    // One Effect per call: validation, enrichment and serialization are synchronous.
+    const accept = (
+      type: Message.MessageType,
+      input: unknown
+    ): Effect.Effect<string, InvalidMessage | MessageTooLarge | ClientClosed> =>
+      Effect.suspend((): Effect.Effect<string, InvalidMessage | MessageTooLarge | ClientClosed> => {
+        if (closing) return Effect.fail(new ClientClosed({ messageType: type }))
+        const encoded = encode(type, input)
+        return Effect.isEffect(encoded) ? encoded : enqueue(encoded)
+      })
 
     // --- the senders ---
 

@@ -10,7 +10,9 @@ import * as ParseResult from "effect/ParseResult"
 import type * as Schema from "effect/Schema"
 import { InvalidMessage, MessageTooLarge } from "../AnalyticsError.js"
 import * as Message from "../Message.js"
+import * as Ids from "./ids.js"
 import * as Json from "./json.js"
+import * as Validate from "./validate.js"
 import * as Version from "./version.js"
 
 /** @internal */
@@ -219,6 +221,16 @@ const describeThrown = (cause: unknown): string => {
   }
 }
 
+// A getter or proxy that throws while the fast check reads it sends the input to the Schema, which
+// reports it as an InvalidMessage.
+const isValidSafely = (type: Message.MessageType, input: unknown): boolean => {
+  try {
+    return Validate.isValid(type, input)
+  } catch {
+    return false
+  }
+}
+
 /** @internal */
 export type Encoder = (
   type: Message.MessageType,
@@ -226,13 +238,35 @@ export type Encoder = (
 ) => Effect.Effect<Message.EncodedMessage, InvalidMessage | MessageTooLarge>
 
 /**
- * Builds the encoder a client uses for every call: decode with the call's Schema, fill `messageId`
- * and `timestamp`, merge the default context and integrations, set `context.library`, serialize once,
- * and check the size of that serialization.
+ * A message ready for the queue: its wire form, its size, and the batcher's position counter `seq`
+ * (set when the message is queued).
  *
  * @internal
  */
-export const makeEncoder = (settings: EncoderSettings): Encoder => {
+export type Encoded = Message.EncodedMessage & { seq: number }
+
+/**
+ * The synchronous encoder of the call path: an `Encoded` message, or an Effect that fails with the
+ * typed error. No Effect runs for a valid message.
+ *
+ * @internal
+ */
+export type EncodeSync = (
+  type: Message.MessageType,
+  input: unknown
+) => Encoded | Effect.Effect<never, InvalidMessage | MessageTooLarge>
+
+const failEffect = (error: InvalidMessage | MessageTooLarge): Effect.Effect<never, InvalidMessage | MessageTooLarge> =>
+  Effect.fail(error)
+
+/**
+ * Builds the encoder a client uses for every call: validate (a fast check, or the call's Schema when
+ * the fast check cannot accept the input), fill `messageId` and `timestamp`, merge the default context
+ * and integrations, set `context.library`, serialize once, and check the size of that serialization.
+ *
+ * @internal
+ */
+export const makeEncodeSync = (settings: EncoderSettings, ids: Ids.Ids): EncodeSync => {
   // No prototype: an unknown `type` such as "toString" finds nothing.
   const decoders = Object.create(null) as Partial<Record<Message.MessageType, Decode>>
   for (const [type, schema] of Object.entries(Message.schemas)) {
@@ -264,47 +298,64 @@ export const makeEncoder = (settings: EncoderSettings): Encoder => {
     return result.read === json.length ? result.written : utf8Length(json)
   }
 
-  return (type, input) =>
-    Effect.gen(function*() {
-      if (defaultsProblem !== undefined) {
-        return yield* Effect.fail(new InvalidMessage({ messageType: type, ...defaultsProblem }))
-      }
+  return (type, input) => {
+    if (defaultsProblem !== undefined) {
+      return failEffect(new InvalidMessage({ messageType: String(type), ...defaultsProblem }))
+    }
+    let message: Record<string, any>
+    if (isValidSafely(type, input)) {
+      // The fast check accepts only what the Schema accepts, and leaves the value as the Schema would.
+      message = input as Record<string, any>
+    } else {
       const decode = decoders[type]
       if (decode === undefined) {
-        return yield* Effect.fail(
+        return failEffect(
           new InvalidMessage({ messageType: String(type), path: ["type"], reason: unknownTypeReason(type) })
         )
       }
       const decoded = decodeInput(decode, type, input)
-      if (decoded instanceof InvalidMessage) return yield* Effect.fail(decoded)
-      if (Either.isLeft(decoded)) {
-        return yield* Effect.flip(toInvalid(type, decoded.left))
-      }
-      const message = decoded.right
-      const messageId = message.messageId ?? (yield* randomUuid)
-      const timestamp = message.timestamp === undefined
-        ? new Date(yield* Clock.currentTimeMillis).toISOString()
-        : typeof message.timestamp === "string"
-        ? message.timestamp
-        : message.timestamp.toISOString()
-      const context = message.context === undefined ? defaultContext : withLibrary(message.context)
-      const wire: Record<string, unknown> = { ...message, messageId, timestamp, context }
-      if (defaultIntegrations !== undefined) {
-        wire.integrations = message.integrations === undefined
-          ? defaultIntegrations
-          : { ...defaultIntegrations, ...message.integrations }
-      }
-      const json = stringify(wire)
-      if (json === undefined) {
-        return yield* Effect.fail(
-          new InvalidMessage({ messageType: type, path: [], reason: "JSON.stringify failed on the message" })
-        )
-      }
-      const bytes = measure(json)
-      if (bytes > limit) {
-        return yield* Effect.fail(new MessageTooLarge({ messageType: type, messageId, size: bytes, limit }))
-      }
-      // `seq` is the batcher's position counter, set when the message is queued.
-      return { type, messageId, json, bytes, seq: -1 }
-    })
+      if (decoded instanceof InvalidMessage) return failEffect(decoded)
+      if (Either.isLeft(decoded)) return Effect.flip(toInvalid(type, decoded.left))
+      message = decoded.right
+    }
+    const given = message.timestamp as Message.Timestamp | undefined
+    const messageId: string = message.messageId ?? ids.uuid()
+    const timestamp = given === undefined ? ids.now() : typeof given === "string" ? given : given.toISOString()
+    const context = message.context === undefined ? defaultContext : withLibrary(message.context)
+    // The new keys come first and the message's own after: V8 copies into a literal with known keys
+    // much faster than it appends keys to a spread. The four are then set again over the message's.
+    const wire: Record<string, unknown> = { type, messageId, timestamp, context, ...message }
+    wire.type = type
+    wire.messageId = messageId
+    wire.timestamp = timestamp
+    wire.context = context
+    if (defaultIntegrations !== undefined) {
+      wire.integrations = message.integrations === undefined
+        ? defaultIntegrations
+        : { ...defaultIntegrations, ...message.integrations }
+    }
+    const json = stringify(wire)
+    if (json === undefined) {
+      return failEffect(
+        new InvalidMessage({ messageType: type, path: [], reason: "JSON.stringify failed on the message" })
+      )
+    }
+    const bytes = measure(json)
+    if (bytes > limit) {
+      return failEffect(new MessageTooLarge({ messageType: type, messageId, size: bytes, limit }))
+    }
+    return { type, messageId, json, bytes, seq: -1 }
+  }
 }
+
+/**
+ * The encoder as an Effect-returning function, with ids and time from the `Random` and `Clock` in
+ * context at each call (for tests and tools; the client uses `makeEncodeSync`).
+ *
+ * @internal
+ */
+export const makeEncoder = (settings: EncoderSettings): Encoder => (type, input) =>
+  Effect.flatMap(Ids.make, (ids) => {
+    const result = makeEncodeSync(settings, ids)(type, input)
+    return Effect.isEffect(result) ? result : Effect.succeed(result)
+  })

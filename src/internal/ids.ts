@@ -42,7 +42,16 @@ export interface Ids {
 export const make: Effect.Effect<Ids> = Effect.gen(function*() {
   const clock: Clock.Clock = yield* Effect.clock
   const seed = yield* Effect.all([Random.nextInt, Random.nextInt, Random.nextInt])
-  const pcg = new PCGRandom(seed[0]! % 0x100000000, seed[1]! % 0x100000000, seed[2]! % 0x100000000)
+  // Effect's default Random is seeded from 32 bits: two processes out of some tens of thousands would
+  // share a seed, and so a sequence of ids, which the collector deduplicates (lost events). Mixing in
+  // the clock's nanoseconds keeps them apart, and stays reproducible under a seeded Random and a
+  // TestClock.
+  const nanos = clock.unsafeCurrentTimeNanos()
+  const pcg = new PCGRandom(
+    (seed[0]! ^ Number(nanos & 0xffffffffn)) >>> 0,
+    (seed[1]! ^ Number((nanos >> 32n) & 0xffffffffn)) >>> 0,
+    seed[2]! % 0x100000000
+  )
   const word = () => (pcg.number() * 0x100000000) >>> 0
   let lastMillis = Number.NaN
   let lastIso = ""
