@@ -96,7 +96,8 @@ export const make = (options: Options): Effect.Effect<TransportService, never, H
     const timeoutMillis = Duration.toMillis(timeout)
     const envelope = Wire.makeEnvelope(options.writeKey)
     const authorization = Wire.authorization(options.writeKey)
-    const client = yield* HttpClient.HttpClient
+    // Trace ids of the user's system have no business at the analytics collector: no propagation headers.
+    const client = HttpClient.withTracerPropagation(yield* HttpClient.HttpClient, false)
     const secrets = secretForms(options.writeKey, authorization)
     const redact = (text: string): string => {
       let out = text
