@@ -14,6 +14,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type * as AST from "effect/SchemaAST"
 import * as Json from "./internal/json.js"
+import { isIsoTimestamp } from "./internal/validate.js"
 
 /**
  * A value JSON carries faithfully. A `Date` is allowed and is sent as its ISO-8601 string.
@@ -79,9 +80,6 @@ export const JsonObject: Schema.Schema<JsonObject> = Schema.declare<JsonObject, 
   }
 )
 
-const isoTimestampPattern =
-  /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|z|[+-]\d{2}(?::?\d{2})?)?)?$/
-
 /**
  * An ISO-8601 date or date-time string, such as `2024-02-29T13:45:00.000Z` or `2024-02-29`.
  *
@@ -89,7 +87,7 @@ const isoTimestampPattern =
  * @category schemas
  */
 export const IsoTimestamp = Schema.String.pipe(
-  Schema.filter((s) => isoTimestampPattern.test(s) && !Number.isNaN(Date.parse(s)), {
+  Schema.filter(isIsoTimestamp, {
     message: () => "expected an ISO-8601 timestamp, such as 2024-02-29T13:45:00.000Z"
   }),
   Schema.annotations({

@@ -1,6 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
 import {
-  Chunk,
   ConfigProvider,
   Duration,
   Effect,
@@ -9,36 +8,15 @@ import {
   Layer,
   Logger,
   LogLevel,
-  Queue,
   Redacted,
-  Scope,
   Supervisor,
   TestClock
 } from "effect"
 import { Analytics, MemoryTransport, Outcome } from "../src/index.js"
+import { openClient, takeAll } from "./support/client.js"
 
-const layer = (options: Partial<Analytics.Options> = {}, memory: MemoryTransport.Options = {}) =>
-  Analytics.layerWithoutTransport({ writeKey: "test-key", ...options }).pipe(
-    Layer.provideMerge(MemoryTransport.layer(memory))
-  )
+const open = openClient
 
-/** Builds a client in a scope the test closes itself. */
-const open = (options: Partial<Analytics.Options> = {}, memory: MemoryTransport.Options = {}) =>
-  Effect.gen(function*() {
-    const scope = yield* Scope.make()
-    const context = yield* Layer.buildWithScope(layer(options, memory), scope)
-    // Subscribed in the test's scope, so outcomes can be read after the client's scope closes.
-    const outcomes = yield* Effect.flatMap(Analytics.Analytics, (a) => a.subscribe).pipe(Effect.provide(context))
-    return {
-      analytics: (yield* Effect.provide(Analytics.Analytics, context)),
-      memory: (yield* Effect.provide(MemoryTransport.MemoryTransport, context)),
-      outcomes,
-      close: Scope.close(scope, Exit.void),
-      scope
-    }
-  })
-
-const takeAll = <A>(queue: Queue.Dequeue<A>) => Effect.map(Queue.takeAll(queue), Chunk.toReadonlyArray)
 
 describe("Analytics batching", () => {
   it.scoped("19 tracks wait for the interval; the request goes at 5 s with 19 messages", () =>

@@ -1,26 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Exit, Fiber, Layer, Logger, LogLevel, Queue, Scope, TestClock } from "effect"
+import { Duration, Effect, Fiber, Logger, LogLevel, TestClock } from "effect"
 import { Analytics, MemoryTransport, Outcome } from "../src/index.js"
+import { openClient, takeAll } from "./support/client.js"
 
-const open = (options: Partial<Analytics.Options> = {}) =>
-  Effect.gen(function*() {
-    const scope = yield* Scope.make()
-    const context = yield* Layer.buildWithScope(
-      Analytics.layerWithoutTransport({ writeKey: "k", maxInFlight: 1, ...options }).pipe(
-        Layer.provideMerge(MemoryTransport.layer())
-      ),
-      scope
-    )
-    const analytics = yield* Effect.provide(Analytics.Analytics, context)
-    return {
-      analytics,
-      memory: yield* Effect.provide(MemoryTransport.MemoryTransport, context),
-      outcomes: yield* analytics.subscribe,
-      close: Scope.close(scope, Exit.void)
-    }
-  })
+const open = (options: Partial<Analytics.Options> = {}) => openClient({ maxInFlight: 1, ...options })
 
-const takeAll = <A>(queue: Queue.Dequeue<A>) => Effect.map(Queue.takeAll(queue), Chunk.toReadonlyArray)
 
 const droppedIds = (outcomes: ReadonlyArray<Outcome.Outcome>) =>
   outcomes.flatMap((o) => o._tag === "Dropped" && o.reason === "QueueFull" ? o.messages.map((m) => m.messageId) : [])

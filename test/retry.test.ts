@@ -1,28 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Exit, Fiber, Layer, Queue, Random, Schedule, Scope, TestClock } from "effect"
+import { Chunk, Duration, Effect, Fiber, Random, Schedule, TestClock } from "effect"
 import { Analytics, MemoryTransport, Outcome } from "../src/index.js"
+import { openClient, takeAll } from "./support/client.js"
 import { isRetryableStatus } from "../src/internal/client.js"
 
-const open = (options: Partial<Analytics.Options> = {}) =>
-  Effect.gen(function*() {
-    const scope = yield* Scope.make()
-    const context = yield* Layer.buildWithScope(
-      Analytics.layerWithoutTransport({ writeKey: "k", flushAt: 1, ...options }).pipe(
-        Layer.provideMerge(MemoryTransport.layer())
-      ),
-      scope
-    )
-    const analytics = yield* Effect.provide(Analytics.Analytics, context)
-    const outcomes = yield* analytics.subscribe
-    return {
-      analytics,
-      memory: yield* Effect.provide(MemoryTransport.MemoryTransport, context),
-      outcomes,
-      close: Scope.close(scope, Exit.void)
-    }
-  })
+const open = (options: Partial<Analytics.Options> = {}) => openClient({ flushAt: 1, ...options })
 
-const takeAll = <A>(queue: Queue.Dequeue<A>) => Effect.map(Queue.takeAll(queue), Chunk.toReadonlyArray)
 
 /** Advances the test clock in small steps until `done` holds (bounded). */
 const advanceUntil = (done: Effect.Effect<boolean>, step: Duration.DurationInput, maxSteps = 10_000) =>
