@@ -2,7 +2,7 @@ import { assert, describe, it, vi } from "@effect/vitest"
 import { Cause, Clock, Effect, Exit, FastCheck, Layer, Random, TestClock } from "effect"
 import { readFileSync } from "node:fs"
 import { Analytics, type AnalyticsError, MemoryTransport } from "../src/index.js"
-import * as Encode from "../src/internal/encode.js"
+import * as Ids from "../src/internal/ids.js"
 import * as Version from "../src/internal/version.js"
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
@@ -96,7 +96,7 @@ describe("messageId", () => {
     ],
     ([a, b, c, nanos]) => {
       const id = Effect.runSync(
-        Encode.randomUuid.pipe(
+        Effect.map(Ids.make, (ids) => ids.uuid()).pipe(
           Effect.withRandom(Random.fixed([a, b, c])),
           Effect.withClock(fixedClock(nanos))
         )

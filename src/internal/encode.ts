@@ -3,7 +3,6 @@
  *
  * @internal
  */
-import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
@@ -20,45 +19,6 @@ export interface EncoderSettings {
   readonly maxMessageBytes: number
   readonly defaultContext: Message.JsonObject | undefined
   readonly defaultIntegrations: Message.Integrations | undefined
-}
-
-const hex = (n: number): string => (n % 0x1000000000000).toString(16).padStart(12, "0")
-
-const two24 = 0x1000000
-const two48 = 0x1000000000000
-const two48n = BigInt(two48)
-
-// XOR of two integers below 2^48 (the `^` operator works on 32 bits only).
-const xor48 = (x: number, y: number): number => {
-  const xs = x % two48
-  const ys = y % two48
-  return ((Math.floor(xs / two24) ^ Math.floor(ys / two24)) >>> 0) * two24 + (((xs % two24) ^ (ys % two24)) >>> 0)
-}
-
-/**
- * A random UUID v4 from Effect's `Random` service (122 random bits from three draws), so tests can
- * seed it.
- *
- * The first 48 bits are XOR-ed with the `Clock`'s time in nanoseconds. Effect's default `Random` is
- * seeded with 32 bits only, so two processes out of some tens of thousands start with the same seed
- * and would produce the same sequence of ids, which the collector deduplicates: events would be lost.
- * Mixing in the time (still uniform, as a random value XOR-ed with an independent one is) keeps such
- * processes apart, and stays deterministic under a seeded `Random` and a `TestClock`.
- *
- * @internal
- */
-export const randomUuid: Effect.Effect<string> = Effect.flatMap(Clock.currentTimeNanos, (nanos) =>
-  Effect.randomWith((random) =>
-    Effect.flatMap(random.nextInt, (a) =>
-      Effect.flatMap(random.nextInt, (b) =>
-        Effect.map(random.nextInt, (c) => uuidFromInts(xor48(a, Number(nanos % two48n)), b, c))))
-  ))
-
-/** @internal */
-export const uuidFromInts = (a: number, b: number, c: number): string => {
-  const h = hex(a) + hex(b) + hex(c)
-  const variant = "89ab"[parseInt(h[16]!, 16) & 3]
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`
 }
 
 const utf8 = new TextEncoder()
@@ -259,6 +219,16 @@ export type EncodeSync = (
 const failEffect = (error: InvalidMessage | MessageTooLarge): Effect.Effect<never, InvalidMessage | MessageTooLarge> =>
   Effect.fail(error)
 
+// The Schemas' decoders, compiled once for every client. No prototype: an unknown `type` such as
+// "toString" finds nothing.
+const decoders = Object.create(null) as Partial<Record<Message.MessageType, Decode>>
+for (const [type, schema] of Object.entries(Message.schemas)) {
+  decoders[type as Message.MessageType] = ParseResult.decodeUnknownEither(
+    schema as Schema.Schema<Message.Message, Message.Message>,
+    parseOptions
+  )
+}
+
 /**
  * Builds the encoder a client uses for every call: validate (a fast check, or the call's Schema when
  * the fast check cannot accept the input), fill `messageId` and `timestamp`, merge the default context
@@ -267,14 +237,6 @@ const failEffect = (error: InvalidMessage | MessageTooLarge): Effect.Effect<neve
  * @internal
  */
 export const makeEncodeSync = (settings: EncoderSettings, ids: Ids.Ids): EncodeSync => {
-  // No prototype: an unknown `type` such as "toString" finds nothing.
-  const decoders = Object.create(null) as Partial<Record<Message.MessageType, Decode>>
-  for (const [type, schema] of Object.entries(Message.schemas)) {
-    decoders[type as Message.MessageType] = ParseResult.decodeUnknownEither(
-      schema as Schema.Schema<Message.Message, Message.Message>,
-      parseOptions
-    )
-  }
   const defaultsProblem = checkDefaults(settings)
   const library = { name: Version.name, version: Version.version }
   const libraryContext: Message.JsonObject = { library }

@@ -25,7 +25,7 @@ import * as Analytics from "../../Analytics.js"
 import { describeReason } from "../../AnalyticsError.js"
 import type * as Message from "../../Message.js"
 import type * as Outcome from "../../Outcome.js"
-import { randomUuid } from "../encode.js"
+import * as Ids from "../ids.js"
 import * as Ndjson from "./ndjson.js"
 import * as Progress from "./progress.js"
 import {
@@ -124,6 +124,8 @@ const run = (flags: ImportFlags) =>
 
     return yield* Effect.gen(function*() {
       const analytics = yield* Analytics.Analytics
+      // Ids for lines without a messageId, from the same generator the client uses.
+      const ids = yield* Ids.make
       const outcomes = yield* analytics.subscribe
 
       // --- the failures file ---
@@ -243,7 +245,7 @@ const run = (flags: ImportFlags) =>
             let original = parsed.original
             const message = parsed.message
             if (message.messageId === undefined) {
-              messageId = yield* randomUuid
+              messageId = ids.uuid()
               message.messageId = messageId
               original = Ndjson.withMessageId(original, messageId)
             }
