@@ -230,6 +230,48 @@ export class ClientClosed extends Schema.TaggedError<ClientClosed>("analytics-ef
 }
 
 /**
+ * An option given to the client (`Analytics.layer`, `Analytics.make`, `PromiseClient.createClient`) is
+ * out of range or malformed: `flushAt: 0`, a `flushInterval` of zero, a `host` that is not an http(s)
+ * URL, an empty write key, a `defaultContext` JSON cannot carry. The layer fails to build with it (the
+ * Promise client throws it), before anything is sent. `layerConfig` reports the same problems as a
+ * `ConfigError` naming the variable.
+ *
+ * The value itself is not repeated (it may be a secret): `option` names it and `reason` says what is
+ * wrong with it.
+ *
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Effect, Layer } from "effect"
+ * import { Analytics } from "analytics-effect"
+ *
+ * const program = Effect.void.pipe(
+ *   Effect.provide(Analytics.layer({ writeKey: "key", flushAt: 0 }).pipe(Layer.provide(FetchHttpClient.layer))),
+ *   Effect.catchTag("InvalidOptions", (error) => Effect.logError(error.message)) // "flushAt: must be ..."
+ * )
+ * ```
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class InvalidOptions extends Schema.TaggedError<InvalidOptions>("analytics-effect/InvalidOptions")(
+  "InvalidOptions",
+  {
+    /** The option, as named in `Analytics.Options`: `flushAt`, `host`, `defaultContext`, ... */
+    option: Schema.String,
+    /** Where inside the option's value the problem is, for `defaultContext` and `defaultIntegrations`. */
+    path: FieldPath,
+    /** What is wrong with the value. */
+    reason: Schema.String
+  }
+) {
+  override get message(): string {
+    const where = this.path.length === 0 ? "" : ` at ${formatPath(this.path)}`
+    return `Invalid analytics option ${this.option}${where}: ${this.reason}`
+  }
+}
+
+/**
  * The errors a call (`track`, `identify`, ...) can fail with.
  *
  * @since 0.1.0
@@ -243,4 +285,4 @@ export type CallError = InvalidMessage | MessageTooLarge | ClientClosed
  * @since 0.1.0
  * @category errors
  */
-export type AnalyticsError = InvalidMessage | MessageTooLarge | ClientClosed | TransportError
+export type AnalyticsError = InvalidMessage | MessageTooLarge | ClientClosed | TransportError | InvalidOptions
