@@ -35,13 +35,16 @@ export const makeHandler = (analytics: PromiseClient.Client) => async (event: Ch
   return { statusCode: 200, body: JSON.stringify({ orderId: event.orderId }) }
 }
 
-export const analytics = PromiseClient.createClient({
-  writeKey: process.env.ANALYTICS_WRITE_KEY ?? "",
-  // A short-lived process gains little from waiting for 20 messages: send each call at once.
-  flushAt: 1,
-  // Give up on a batch well before the function's timeout.
-  retryBudget: "20 seconds",
-  shutdownTimeout: "5 seconds"
-})
+// The write key (and any option not given here) is read from the environment: ANALYTICS_WRITE_KEY.
+// Created on the first invocation, so that a missing key fails that invocation, not the module load.
+let client: PromiseClient.Client | undefined
+const analytics = (): PromiseClient.Client =>
+  client ??= PromiseClient.createClient({
+      // process gains little from waiting for 20 messages: send each call at once.
+    flushAt: 1,
+    // Give up on a batch well before the function's timeout.
+    retryBudget: "20 seconds",
+    shutdownTimeout: "5 seconds"
+  })
 
-export const handler = makeHandler(analytics)
+export const handler = (event: CheckoutEvent): Promise<Response> => makeHandler(analytics())(event)

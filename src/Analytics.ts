@@ -36,31 +36,40 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type * as Queue from "effect/Queue"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type { CallError, TransportError } from "./AnalyticsError.js"
+import { type CallError, formatPath, type InvalidOptions, type TransportError } from "./AnalyticsError.js"
 import * as HttpTransport from "./HttpTransport.js"
 import * as Client from "./internal/client.js"
+import * as Resolve from "./internal/options.js"
 import * as Wire from "./internal/wire.js"
 import type * as Message from "./Message.js"
 import type * as Outcome from "./Outcome.js"
 import type { Transport } from "./Transport.js"
 
 /**
- * What to do with a new message when the queue already holds `maxQueueSize` messages.
+ * What a call does when the queue is full (it holds `maxQueueSize` messages or `maxQueueBytes` bytes).
  *
- * - `"dropNewest"` (default): drop the new message (a `Dropped` outcome, reason `QueueFull`); the call
- *   does not wait, so a stuck collector never blocks a request handler.
- * - `"dropOldest"`: drop the oldest queued message to make room.
- * - `"suspend"`: the call waits until there is room (backpressure, for imports).
+ * - `"wait"` (default): the call waits for room, in arrival order, up to `overflowTimeout` (10 seconds
+ *   by default); if none appears by then, the message is dropped (a `Dropped` outcome, reason
+ *   `QueueFull`) and, until room appears again, the next calls drop at once instead of each waiting.
+ *   A burst that a healthy collector can take is never dropped; a dead collector holds a caller for at
+ *   most `overflowTimeout`.
+ * - `"suspend"`: the call waits for room without a deadline (backpressure, for imports and batch jobs).
+ * - `"dropNewest"`: the call does not wait: the new message is dropped.
+ * - `"dropOldest"`: the call does not wait: the oldest queued messages are dropped to make room.
+ *
+ * A call that waits is still a successful call: its message is queued, or dropped with an outcome. See
+ * docs/delivery.md for when to pick which.
  *
  * @since 0.1.0
  * @category models
  */
-export type OverflowPolicy = Client.OverflowPolicy
+export type OverflowPolicy = "wait" | "suspend" | "dropNewest" | "dropOldest"
 
 /**
  * Options of the client. Only `writeKey` is required.
@@ -75,16 +84,22 @@ export interface Options extends Omit<HttpTransport.Options, "writeKey"> {
   readonly flushAt?: number | undefined
   /** Send whatever is waiting at least this often. Default 5 seconds. */
   readonly flushInterval?: Duration.DurationInput | undefined
-  /** The most messages the queue holds. Default 10,000. */
+  /** The most messages the queue holds. Default 10,000; at least `flushAt`. */
   readonly maxQueueSize?: number | undefined
   /**
-   * The most bytes (of serialized messages) the queue holds. Default 10,000,000, and never less than
+   * The most bytes (of serialized messages) the queue holds. Default 10,000,000; at least
    * `maxBatchBytes`. Whichever of `maxQueueSize` and `maxQueueBytes` is reached first makes the queue
    * full.
    */
   readonly maxQueueBytes?: number | undefined
-  /** What happens when the queue is full. Default `"dropNewest"`. */
+  /** What a call does when the queue is full. Default `"wait"`. */
   readonly overflow?: OverflowPolicy | undefined
+  /**
+   * With `overflow: "wait"`, how long a call waits for room in a full queue before its message is
+   * dropped. Default 10 seconds (the request timeout: the longest a healthy collector takes to answer
+   * a request and so make room).
+   */
+  readonly overflowTimeout?: Duration.DurationInput | undefined
   /** The largest message, as UTF-8 JSON bytes. Default 32,000 (the Segment API's limit). */
   readonly maxMessageBytes?: number | undefined
   /** The largest request body, envelope included. Default 500,000 (the Segment API's limit). */
@@ -93,7 +108,7 @@ export interface Options extends Omit<HttpTransport.Options, "writeKey"> {
   readonly maxBatchMessages?: number | undefined
   /** The most requests (with their retries) in progress at once. Default 4. */
   readonly maxInFlight?: number | undefined
-  /** How long closing the client may take to deliver what it accepted. Default 30 seconds. */
+  /** How long closing the client may take to deliver what it accepted. Default 30 seconds; above 0. */
   readonly shutdownTimeout?: Duration.DurationInput | undefined
   /** Context merged (deeply) under every message's own `context`. */
   readonly defaultContext?: Message.JsonObject | undefined
@@ -101,15 +116,17 @@ export interface Options extends Omit<HttpTransport.Options, "writeKey"> {
   readonly defaultIntegrations?: Message.Integrations | undefined
   /** `false` validates calls and drops them (outcome `Dropped`, reason `Disabled`). Default `true`. */
   readonly enabled?: boolean | undefined
-  /** Retries after the first attempt. Default 10. Ignored when `retrySchedule` is given. */
+  /** Retries after the first attempt, 429s included. Default 10. Ignored when `retrySchedule` is given. */
   readonly maxRetries?: number | undefined
-  /** A batch gives up once retrying it has taken this long. Default 10 minutes. */
+  /** A batch gives up when its next retry would start this long after its first attempt. Default 10 minutes. */
   readonly retryBudget?: Duration.DurationInput | undefined
-  /** The longest pause a 429 `Retry-After` can impose. Default 300 seconds. */
+  /** The longest pause a 429's `Retry-After` can impose. Default 300 seconds. */
   readonly maxRetryAfter?: Duration.DurationInput | undefined
   /**
    * Replaces the retry policy. Its input is the attempt's `TransportError`; it is consulted only for
-   * errors retrying can fix, and never for a 429 with `Retry-After`. Default `retrySchedule(maxRetries)`.
+   * errors retrying can fix. Every retry counts against it, 429s included; a 429 that says how long to
+   * wait (`Retry-After`) waits the longer of that and the schedule's delay. Default
+   * `retrySchedule(maxRetries)`.
    */
   readonly retrySchedule?: Schedule.Schedule<unknown, TransportError> | undefined
   /** Log the library's debug messages (batch sends, retries) whatever the minimum log level. */
@@ -128,7 +145,8 @@ export const defaults = {
   flushInterval: Duration.seconds(5),
   maxQueueSize: 10_000,
   maxQueueBytes: 10_000_000,
-  overflow: "dropNewest" as OverflowPolicy,
+  overflow: "wait" as OverflowPolicy,
+  overflowTimeout: Duration.seconds(10),
   maxMessageBytes: 32_000,
   maxBatchBytes: 500_000,
   maxBatchMessages: 2_500,
@@ -157,39 +175,28 @@ export const retrySchedule = (maxRetries: number = defaults.maxRetries): Schedul
     Schedule.asVoid
   )
 
-const positiveInt = (n: number | undefined, fallback: number): number =>
-  n === undefined || !Number.isFinite(n) ? fallback : Math.max(1, Math.floor(n))
+const envelopeBytes = (writeKey: Redacted.Redacted<string>): number => Wire.makeEnvelope(writeKey).bytes
 
-const toSettings = (options: Options): Client.Settings => {
-  const writeKey = typeof options.writeKey === "string" ? Redacted.make(options.writeKey) : options.writeKey
-  const maxBatchBytes = positiveInt(options.maxBatchBytes, defaults.maxBatchBytes)
-  const envelopeBytes = Wire.makeEnvelope(writeKey).bytes
-  // A message that cannot fit a request alone could never be sent: cap the message limit.
-  const maxMessageBytes = Math.min(
-    positiveInt(options.maxMessageBytes, defaults.maxMessageBytes),
-    Math.max(1, maxBatchBytes - envelopeBytes)
-  )
-  return {
-    writeKey,
-    flushAt: positiveInt(options.flushAt, defaults.flushAt),
-    flushInterval: Duration.decode(options.flushInterval ?? defaults.flushInterval),
-    maxQueueSize: positiveInt(options.maxQueueSize, defaults.maxQueueSize),
-    maxQueueBytes: Math.max(positiveInt(options.maxQueueBytes, defaults.maxQueueBytes), maxBatchBytes),
-    overflow: options.overflow ?? defaults.overflow,
-    maxMessageBytes,
-    maxBatchBytes,
-    maxBatchMessages: positiveInt(options.maxBatchMessages, defaults.maxBatchMessages),
-    maxInFlight: positiveInt(options.maxInFlight, defaults.maxInFlight),
-    shutdownTimeout: Duration.decode(options.shutdownTimeout ?? defaults.shutdownTimeout),
-    defaultContext: options.defaultContext,
-    defaultIntegrations: options.defaultIntegrations,
-    enabled: options.enabled ?? defaults.enabled,
-    retrySchedule: options.retrySchedule ?? retrySchedule(options.maxRetries ?? defaults.maxRetries),
-    retryBudget: Duration.decode(options.retryBudget ?? defaults.retryBudget),
-    maxRetryAfter: Duration.decode(options.maxRetryAfter ?? defaults.maxRetryAfter),
-    debug: options.debug ?? defaults.debug
-  }
-}
+const resolveOptions = (options: Options): Either.Either<Client.Settings, InvalidOptions> =>
+  Resolve.resolve(options, defaults, envelopeBytes, retrySchedule)
+
+/**
+ * Checks options the way building the client does: `undefined` when they are valid, otherwise the
+ * `InvalidOptions` naming the first bad one. Useful to check a configuration at start-up.
+ *
+ * @example
+ * ```ts
+ * import { Analytics } from "analytics-effect"
+ *
+ * const problem = Analytics.checkOptions({ writeKey: "key", flushAt: 0 })
+ * // problem?.message === "Invalid analytics option flushAt: must be at least 1, got 0"
+ * ```
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const checkOptions = (options: Options): InvalidOptions | undefined =>
+  Either.getLeft(resolveOptions(options)).pipe(Option.getOrUndefined)
 
 /**
  * The service's interface.
@@ -226,9 +233,16 @@ export interface AnalyticsService {
   readonly subscribe: Effect.Effect<Queue.Dequeue<Outcome.Outcome>, never, Scope.Scope>
   /**
    * The outcomes from the moment the stream starts running. It ends once the client has closed and
-   * every outcome was read. Use `subscribe` to miss nothing published before the stream's fiber starts.
+   * every outcome was read. A stream forked just before a call may start after that call's outcome:
+   * use `subscribeStream` to subscribe first.
    */
   readonly outcomes: Stream.Stream<Outcome.Outcome>
+  /**
+   * Subscribes now, in the given scope, and returns the stream of the outcomes published from now on;
+   * it ends once the client has closed and every outcome was read. Fork the stream afterwards: nothing
+   * published after this effect ran is missed.
+   */
+  readonly subscribeStream: Effect.Effect<Stream.Stream<Outcome.Outcome>, never, Scope.Scope>
 }
 
 /**
@@ -252,27 +266,40 @@ const typeOf = (message: unknown): Message.MessageType => {
 
 /**
  * Builds a client in the current scope, sending through the `Transport` in context. Closing the scope
- * flushes it.
+ * flushes it. Fails with `InvalidOptions` when an option is out of range.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options): Effect.Effect<AnalyticsService, never, Transport | Scope.Scope> =>
-  Effect.map(Client.make(toSettings(options)), (client) => {
-    const call = <A>(type: Message.MessageType) => (input: A) => client.accept(type, input)
-    return Analytics.of({
-      identify: call("identify"),
-      track: call("track"),
-      page: call("page"),
-      screen: call("screen"),
-      group: call("group"),
-      alias: call("alias"),
-      send: (message) => client.accept(typeOf(message), message),
-      flush: client.flush,
-      subscribe: client.subscribe,
-      outcomes: client.outcomes
-    })
-  })
+export const make = (options: Options): Effect.Effect<AnalyticsService, InvalidOptions, Transport | Scope.Scope> =>
+  Effect.flatMap(withDebugFromEnvironment(options), resolveOptions).pipe(Effect.flatMap((settings) =>
+    Effect.map(Client.make(settings), (client) => {
+      const call = <A>(type: Message.MessageType) => (input: A) => client.accept(type, input)
+      const service = Analytics.of({
+        identify: call("identify"),
+        track: call("track"),
+        page: call("page"),
+        screen: call("screen"),
+        group: call("group"),
+        alias: call("alias"),
+        send: (message) => client.accept(typeOf(message), message),
+        flush: client.flush,
+        subscribe: client.subscribe,
+        outcomes: client.outcomes,
+        subscribeStream: client.outcomesFromNow
+      })
+      Client.register(service, client)
+      return service
+    })))
+
+// `DEBUG=analytics` turns on the debug logs of every client that does not set `debug` itself.
+const withDebugFromEnvironment = (options: Options): Effect.Effect<Options> =>
+  options.debug !== undefined
+    ? Effect.succeed(options)
+    : Effect.map(
+      Effect.orElseSucceed(debugConfig, () => undefined),
+      (debug) => debug === undefined ? options : { ...options, debug }
+    )
 
 /**
  * The client without a transport: provide one (`MemoryTransport.layer()` in tests, or your own).
@@ -280,7 +307,7 @@ export const make = (options: Options): Effect.Effect<AnalyticsService, never, T
  * @since 0.1.0
  * @category layers
  */
-export const layerWithoutTransport = (options: Options): Layer.Layer<Analytics, never, Transport> =>
+export const layerWithoutTransport = (options: Options): Layer.Layer<Analytics, InvalidOptions, Transport> =>
   Layer.scoped(Analytics, make(options))
 
 /**
@@ -290,7 +317,7 @@ export const layerWithoutTransport = (options: Options): Layer.Layer<Analytics, 
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<Analytics, never, HttpClient.HttpClient> => {
+export const layer = (options: Options): Layer.Layer<Analytics, InvalidOptions, HttpClient.HttpClient> => {
   const writeKey = typeof options.writeKey === "string" ? Redacted.make(options.writeKey) : options.writeKey
   return layerWithoutTransport({ ...options, writeKey }).pipe(
     Layer.provide(HttpTransport.layer({ ...options, writeKey }))
@@ -301,7 +328,66 @@ const optional = <A>(config: Config.Config<A>): Config.Config<A | undefined> =>
   Config.map(Config.option(config), (option) => option._tag === "Some" ? option.value : undefined)
 
 /**
- * Every option, read from `effect/Config` (by default from environment variables):
+ * The configuration key of each option that `config` reads.
+ *
+ * @since 0.2.0
+ * @category config
+ */
+export const configKeys = {
+  writeKey: "ANALYTICS_WRITE_KEY",
+  host: "ANALYTICS_HOST",
+  path: "ANALYTICS_PATH",
+  gzip: "ANALYTICS_GZIP",
+  timeout: "ANALYTICS_TIMEOUT",
+  flushAt: "ANALYTICS_FLUSH_AT",
+  flushInterval: "ANALYTICS_FLUSH_INTERVAL",
+  maxQueueSize: "ANALYTICS_MAX_QUEUE_SIZE",
+  maxQueueBytes: "ANALYTICS_MAX_QUEUE_BYTES",
+  overflow: "ANALYTICS_OVERFLOW",
+  overflowTimeout: "ANALYTICS_OVERFLOW_TIMEOUT",
+  maxMessageBytes: "ANALYTICS_MAX_MESSAGE_BYTES",
+  maxBatchBytes: "ANALYTICS_MAX_BATCH_BYTES",
+  maxBatchMessages: "ANALYTICS_MAX_BATCH_MESSAGES",
+  maxInFlight: "ANALYTICS_MAX_IN_FLIGHT",
+  shutdownTimeout: "ANALYTICS_SHUTDOWN_TIMEOUT",
+  enabled: "ANALYTICS_ENABLED",
+  maxRetries: "ANALYTICS_MAX_RETRIES",
+  retryBudget: "ANALYTICS_RETRY_BUDGET",
+  maxRetryAfter: "ANALYTICS_MAX_RETRY_AFTER",
+  defaultContext: "ANALYTICS_DEFAULT_CONTEXT",
+  defaultIntegrations: "ANALYTICS_DEFAULT_INTEGRATIONS",
+  debug: "DEBUG"
+} as const satisfies Partial<Record<keyof Options, string>>
+
+const writeKeyConfig: Config.Config<Redacted.Redacted<string>> = Config.mapOrFail(
+  Config.option(Config.string()),
+  (value) => {
+    if (value._tag === "None") {
+      return Either.left(ConfigError.MissingData([], "not set: it must hold the write key of your Segment source"))
+    }
+    if (value.value.trim() === "") {
+      return Either.left(ConfigError.InvalidData([], "is empty: it must hold the write key of your Segment source"))
+    }
+    return Either.right(Redacted.make(value.value))
+  }
+).pipe(Config.nested(configKeys.writeKey))
+
+const jsonObjectConfig = (name: string): Config.Config<Message.JsonObject> =>
+  Config.mapOrFail(Config.string(name), (text) => {
+    try {
+      const value: unknown = JSON.parse(text)
+      if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+        return Either.right(value as Message.JsonObject)
+      }
+    } catch {
+      return Either.left(ConfigError.InvalidData([], "is not valid JSON: expected a JSON object such as {\"app\":{\"name\":\"shop\"}}"))
+    }
+    return Either.left(ConfigError.InvalidData([], "expected a JSON object such as {\"app\":{\"name\":\"shop\"}}"))
+  })
+
+/**
+ * Every option, read from `effect/Config` (by default from environment variables). The keys are in
+ * `configKeys`:
  *
  * | key | option |
  * | --- | --- |
@@ -314,7 +400,8 @@ const optional = <A>(config: Config.Config<A>): Config.Config<A | undefined> =>
  * | `ANALYTICS_FLUSH_INTERVAL` | `flushInterval` |
  * | `ANALYTICS_MAX_QUEUE_SIZE` | `maxQueueSize` |
  * | `ANALYTICS_MAX_QUEUE_BYTES` | `maxQueueBytes` |
- * | `ANALYTICS_OVERFLOW` | `overflow` (`dropNewest`, `dropOldest`, `suspend`) |
+ * | `ANALYTICS_OVERFLOW` | `overflow` (`wait`, `suspend`, `dropNewest`, `dropOldest`) |
+ * | `ANALYTICS_OVERFLOW_TIMEOUT` | `overflowTimeout` |
  * | `ANALYTICS_MAX_MESSAGE_BYTES` | `maxMessageBytes` |
  * | `ANALYTICS_MAX_BATCH_BYTES` | `maxBatchBytes` |
  * | `ANALYTICS_MAX_BATCH_MESSAGES` | `maxBatchMessages` |
@@ -328,53 +415,76 @@ const optional = <A>(config: Config.Config<A>): Config.Config<A | undefined> =>
  * | `ANALYTICS_DEFAULT_INTEGRATIONS` | `defaultIntegrations` (JSON) |
  * | `DEBUG` containing `analytics` | `debug` |
  *
+ * `DEBUG` is also read by every client built without the `debug` option (`layer`, `make`, the Promise
+ * client); the Promise client reads every other key too, for the options it was not given.
+ *
  * @since 0.1.0
  * @category config
  */
-export const config: Config.Config<Options> = Config.all({
-  writeKey: Config.redacted("ANALYTICS_WRITE_KEY"),
-  host: optional(Config.string("ANALYTICS_HOST")),
-  path: optional(Config.string("ANALYTICS_PATH")),
-  gzip: optional(Config.boolean("ANALYTICS_GZIP")),
-  timeout: optional(Config.duration("ANALYTICS_TIMEOUT")),
-  flushAt: optional(Config.integer("ANALYTICS_FLUSH_AT")),
-  flushInterval: optional(Config.duration("ANALYTICS_FLUSH_INTERVAL")),
-  maxQueueSize: optional(Config.integer("ANALYTICS_MAX_QUEUE_SIZE")),
-  maxQueueBytes: optional(Config.integer("ANALYTICS_MAX_QUEUE_BYTES")),
-  overflow: optional(Config.literal("dropNewest", "dropOldest", "suspend")("ANALYTICS_OVERFLOW")),
-  maxMessageBytes: optional(Config.integer("ANALYTICS_MAX_MESSAGE_BYTES")),
-  maxBatchBytes: optional(Config.integer("ANALYTICS_MAX_BATCH_BYTES")),
-  maxBatchMessages: optional(Config.integer("ANALYTICS_MAX_BATCH_MESSAGES")),
-  maxInFlight: optional(Config.integer("ANALYTICS_MAX_IN_FLIGHT")),
-  shutdownTimeout: optional(Config.duration("ANALYTICS_SHUTDOWN_TIMEOUT")),
-  enabled: optional(Config.boolean("ANALYTICS_ENABLED")),
-  maxRetries: optional(Config.integer("ANALYTICS_MAX_RETRIES")),
-  retryBudget: optional(Config.duration("ANALYTICS_RETRY_BUDGET")),
-  maxRetryAfter: optional(Config.duration("ANALYTICS_MAX_RETRY_AFTER")),
-  defaultContext: optional(jsonObjectConfig("ANALYTICS_DEFAULT_CONTEXT")),
-  defaultIntegrations: optional(
-    Config.map(jsonObjectConfig("ANALYTICS_DEFAULT_INTEGRATIONS"), (value) => value as Message.Integrations)
-  ),
-  debug: Config.map(Config.withDefault(Config.string("DEBUG"), ""), (value) => /\banalytics\b/.test(value))
-})
+export const config: Config.Config<Options> = Config.suspend(() =>
+  Config.all({ ...optionalFields(), writeKey: writeKeyConfig })
+)
 
-function jsonObjectConfig(name: string): Config.Config<Message.JsonObject> {
-  return Config.mapOrFail(Config.string(name), (text) => {
-    try {
-      const value: unknown = JSON.parse(text)
-      if (typeof value === "object" && value !== null && !Array.isArray(value)) {
-        return Either.right(value as Message.JsonObject)
-      }
-    } catch {
-      // reported below
-    }
-    return Either.left(ConfigError.InvalidData([name], "expected a JSON object"))
+/**
+ * Like `config`, but nothing is required: the options that are set. The Promise client reads it for
+ * the options it was not given.
+ *
+ * @since 0.2.0
+ * @category config
+ */
+export const partialConfig: Config.Config<Partial<Options>> = Config.suspend(() =>
+  Config.map(Config.all({ ...optionalFields(), writeKey: optional(writeKeyConfig) }), (options) => {
+    const out: Record<string, unknown> = {}
+    for (const [key, value] of Object.entries(options)) if (value !== undefined) out[key] = value
+    return out as Partial<Options>
   })
+)
+
+const debugConfig: Config.Config<boolean | undefined> = Config.map(
+  optional(Config.string(configKeys.debug)),
+  (value) => value === undefined ? undefined : /\banalytics\b/.test(value)
+)
+
+function optionalFields() {
+  return {
+    host: optional(Config.string(configKeys.host)),
+    path: optional(Config.string(configKeys.path)),
+    gzip: optional(Config.boolean(configKeys.gzip)),
+    timeout: optional(Config.duration(configKeys.timeout)),
+    flushAt: optional(Config.integer(configKeys.flushAt)),
+    flushInterval: optional(Config.duration(configKeys.flushInterval)),
+    maxQueueSize: optional(Config.integer(configKeys.maxQueueSize)),
+    maxQueueBytes: optional(Config.integer(configKeys.maxQueueBytes)),
+    overflow: optional(Config.literal("wait", "suspend", "dropNewest", "dropOldest")(configKeys.overflow)),
+    overflowTimeout: optional(Config.duration(configKeys.overflowTimeout)),
+    maxMessageBytes: optional(Config.integer(configKeys.maxMessageBytes)),
+    maxBatchBytes: optional(Config.integer(configKeys.maxBatchBytes)),
+    maxBatchMessages: optional(Config.integer(configKeys.maxBatchMessages)),
+    maxInFlight: optional(Config.integer(configKeys.maxInFlight)),
+    shutdownTimeout: optional(Config.duration(configKeys.shutdownTimeout)),
+    enabled: optional(Config.boolean(configKeys.enabled)),
+    maxRetries: optional(Config.integer(configKeys.maxRetries)),
+    retryBudget: optional(Config.duration(configKeys.retryBudget)),
+    maxRetryAfter: optional(Config.duration(configKeys.maxRetryAfter)),
+    defaultContext: optional(jsonObjectConfig(configKeys.defaultContext)),
+    defaultIntegrations: optional(
+      Config.map(jsonObjectConfig(configKeys.defaultIntegrations), (value) => value as Message.Integrations)
+    ),
+    debug: debugConfig
+  }
+}
+
+// A bad value that `config` read is reported at its key; with a caller's own Config, at the option.
+const toConfigError = (error: InvalidOptions, keyed: boolean): ConfigError.ConfigError => {
+  const key = keyed ? (configKeys as Record<string, string>)[error.option] ?? error.option : error.option
+  const where = error.path.length === 0 ? "" : ` (at ${formatPath(error.path)})`
+  return ConfigError.InvalidData([key], `${error.reason}${where}`)
 }
 
 /**
  * The client sending over HTTP, with options read from a `Config` (`config` by default). Fails with a
- * `ConfigError` when the write key is missing or an option is malformed.
+ * `ConfigError` naming the key when the write key is missing or an option is malformed or out of
+ * range.
  *
  * @example
  * ```ts
@@ -394,7 +504,9 @@ function jsonObjectConfig(name: string): Config.Config<Message.JsonObject> {
 export const layerConfig = (
   options: Config.Config<Options> = config
 ): Layer.Layer<Analytics, ConfigError.ConfigError, HttpClient.HttpClient> =>
-  Layer.unwrapEffect(Effect.map(options, layer))
+  Layer.unwrapEffect(
+    Effect.map(options, (resolved) => Layer.mapError(layer(resolved), (error) => toConfigError(error, options === config)))
+  )
 
 /**
  * The common composition: the HTTP client configured from the environment (`config`). Provide an
@@ -513,3 +625,26 @@ export const subscribe: Effect.Effect<Queue.Dequeue<Outcome.Outcome>, never, Ana
 export const outcomes: Stream.Stream<Outcome.Outcome, never, Analytics> = Stream.unwrap(
   Effect.map(Analytics, (analytics) => analytics.outcomes)
 )
+
+/**
+ * `subscribeStream` of the `Analytics` service in context: subscribes now, in the current scope, and
+ * returns the stream of outcomes published from now on.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { Analytics } from "analytics-effect"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const outcomes = yield* Analytics.subscribeStream // subscribed before the call below
+ *   const logged = yield* Effect.fork(Stream.runForEach(outcomes, (o) => Effect.log(o._tag)))
+ *   yield* Analytics.track({ userId: "u1", event: "Signed Up" })
+ *   yield* Analytics.flush
+ * }))
+ * ```
+ *
+ * @since 0.2.0
+ * @category accessors
+ */
+export const subscribeStream: Effect.Effect<Stream.Stream<Outcome.Outcome>, never, Analytics | Scope.Scope> = Effect
+  .flatMap(Analytics, (analytics) => analytics.subscribeStream)

@@ -46,11 +46,18 @@ export interface Delivered {
  * - `RetriesExhausted`: the retry schedule (by default `maxRetries`) ran out.
  * - `RetryBudgetExhausted`: the next wait would go past the batch's total retry budget.
  * - `ShutdownTimeout`: the client was closing and `shutdownTimeout` ran out first.
+ * - `TransportDefect`: the `Transport` died (threw or defected) instead of answering: a bug in it. The
+ *   cause is logged at the error level.
  *
  * @since 0.1.0
  * @category models
  */
-export type FailureReason = "NotRetryable" | "RetriesExhausted" | "RetryBudgetExhausted" | "ShutdownTimeout"
+export type FailureReason =
+  | "NotRetryable"
+  | "RetriesExhausted"
+  | "RetryBudgetExhausted"
+  | "ShutdownTimeout"
+  | "TransportDefect"
 
 /**
  * The messages were not delivered.
@@ -72,7 +79,8 @@ export interface Failed {
  * Why messages were dropped without a delivery attempt.
  *
  * - `QueueFull`: the queue held `maxQueueSize` messages (or `maxQueueBytes` bytes) and the overflow
- *   policy dropped these.
+ *   policy dropped these: at once (`dropNewest`, `dropOldest`), or after the call waited
+ *   `overflowTimeout` for room (`wait`).
  * - `Disabled`: the client was built with `enabled: false`.
  *
  * @since 0.1.0

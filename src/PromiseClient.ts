@@ -2,14 +2,21 @@
  * A Promise facade over the `Analytics` client, for code that does not run Effects: the same
  * batching, retries, validation and typed errors, behind `async` methods.
  *
- * The client lives on a `ManagedRuntime` built on first use. Each call resolves with the message's
- * `messageId` once the message is accepted (not delivered), or rejects with the call's typed error
- * itself (`InvalidMessage`, `MessageTooLarge`, `ClientClosed`: match on `error._tag`). `closeAndFlush`
- * disposes the runtime, which closes the client's scope: everything accepted is delivered (within
- * `shutdownTimeout`) before it resolves. Call it before your process or serverless handler ends.
+ * Each call resolves with the message's `messageId` once the message is accepted (not delivered), or
+ * rejects with the call's typed error itself (`InvalidMessage`, `MessageTooLarge`, `ClientClosed`:
+ * match on `error._tag`). A call you do not `await` cannot crash the process with an unhandled
+ * rejection; nothing is logged for a rejection either, since the promise carries it (with
+ * `DEBUG=analytics` it is logged at the debug level).
  *
- * A call you do not `await` cannot crash the process with an unhandled rejection: its failure is
- * logged as a warning instead (and still rejects the promise, for whoever awaits it).
+ * Options left out are read from the environment, through Effect's default `ConfigProvider`, as
+ * `Analytics.config` reads them (`ANALYTICS_WRITE_KEY`, `ANALYTICS_HOST`, ..., `DEBUG=analytics`):
+ * `createClient()` with no options is configured entirely from the environment.
+ *
+ * **Ending a script.** The client keeps no timer while it is idle: a script that stops calling ends
+ * on its own once its last messages are sent, at most `flushInterval` (5 seconds) after its last call.
+ * Call `closeAndFlush()` to send at once and wait for every outcome (it is the way to end a serverless
+ * handler's work, or a process that exits by itself, such as one calling `process.exit`); `flush()`
+ * sends without closing.
  *
  * @example
  * ```ts
@@ -34,15 +41,20 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
+import * as EffectLogger from "effect/Logger"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as Analytics from "./Analytics.js"
-import { type CallError, ClientClosed } from "./AnalyticsError.js"
+import { type CallError, ClientClosed, InvalidOptions } from "./AnalyticsError.js"
+import { Waiter } from "./internal/admission.js"
+import * as Internal from "./internal/client.js"
 import type * as Message from "./Message.js"
 import type { Transport } from "./Transport.js"
 
@@ -52,7 +64,12 @@ import type { Transport } from "./Transport.js"
  * @since 0.1.0
  * @category models
  */
-export interface Options extends Analytics.Options {
+export interface Options extends Partial<Analytics.Options> {
+  /**
+   * Where the client's logs go (the library logs retries, failures, drops and, with `debug`, each
+   * batch). Default: Effect's default logger (one line per entry on the console).
+   */
+  readonly logger?: Logger | undefined
   /**
    * The `HttpClient` implementation. Default `FetchHttpClient.layer` (the global `fetch`). On Node,
    * `NodeHttpClient.layerUndici` from `@effect/platform-node` is a good choice; a layer built on a
@@ -65,6 +82,20 @@ export interface Options extends Analytics.Options {
    * `MemoryTransport.make()` whose companion you keep to read what was sent.
    */
   readonly transport?: Layer.Layer<Transport> | undefined
+}
+
+/**
+ * A destination for the client's logs: any object with these methods, such as `console` or a
+ * pino/winston logger. Each entry arrives as its message and an object of annotations.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Logger {
+  readonly debug: (message: string, fields: Record<string, unknown>) => void
+  readonly info: (message: string, fields: Record<string, unknown>) => void
+  readonly warn: (message: string, fields: Record<string, unknown>) => void
+  readonly error: (message: string, fields: Record<string, unknown>) => void
 }
 
 /**
@@ -115,7 +146,7 @@ export interface Client {
 
 const ignore = (): void => {}
 
-/** Marks a promise as handled, so that nobody awaiting it is not a process-wide unhandled rejection. */
+/** Marks a promise as handled: a rejection nobody awaits is not a process-wide unhandled rejection. */
 const handled = <A>(promise: Promise<A>): Promise<A> => {
   promise.catch(ignore)
   return promise
@@ -125,19 +156,57 @@ const handled = <A>(promise: Promise<A>): Promise<A> => {
 const toRejection = (cause: Cause.Cause<unknown>): unknown =>
   Option.getOrElse(Cause.failureOption(cause), () => Cause.squash(cause))
 
+const text = (message: unknown): string =>
+  Array.isArray(message) ? message.map(text).join(" ") : typeof message === "string" ? message : String(message)
+
+/** Routes the client's log entries to a `Logger` of the caller's. */
+const loggerLayer = (target: Logger): Layer.Layer<never> =>
+  EffectLogger.replace(
+    EffectLogger.defaultLogger,
+    EffectLogger.make(({ annotations, cause, logLevel, message }) => {
+      const fields: Record<string, unknown> = Object.fromEntries(HashMap.toEntries(annotations))
+      if (!Cause.isEmpty(cause)) fields.cause = Cause.pretty(cause)
+      const line = text(message)
+      switch (logLevel._tag) {
+        case "Fatal":
+        case "Error":
+          return target.error(line, fields)
+        case "Warning":
+          return target.warn(line, fields)
+        case "Info":
+          return target.info(line, fields)
+        default:
+          return target.debug(line, fields)
+      }
+    })
+  )
+
+// The options it was not given, from the environment (`Analytics.partialConfig` through Effect's
+// default ConfigProvider). Reading the environment is synchronous, and this is the edge of the
+// library, so it runs here: a malformed variable is reported as the option it sets.
+const fromEnvironment = (): Partial<Analytics.Options> => {
+  const exit = Effect.runSyncExit(Analytics.partialConfig)
+  if (Exit.isSuccess(exit)) return exit.value
+  const error = Cause.failureOption(exit.cause)
+  throw new InvalidOptions({
+    option: "environment",
+    path: [],
+    reason: Option.isSome(error) ? String(error.value) : Cause.pretty(exit.cause)
+  })
+}
+
 /**
- * Creates a Promise client. Nothing starts until the first call.
+ * Creates a Promise client. Options left out are read from the environment (`ANALYTICS_WRITE_KEY`,
+ * ...). Throws `InvalidOptions` at once when an option is out of range or the write key is missing.
+ * Nothing starts until the first call.
  *
  * @example
  * ```ts
  * import { NodeHttpClient } from "@effect/platform-node"
  * import { PromiseClient } from "analytics-effect"
  *
- * const analytics = PromiseClient.createClient({
- *   writeKey: process.env.SEGMENT_WRITE_KEY ?? "",
- *   httpClient: NodeHttpClient.layerUndici,
- *   flushAt: 50
- * })
+ * // The write key from ANALYTICS_WRITE_KEY; undici for HTTP; log through console.
+ * const analytics = PromiseClient.createClient({ httpClient: NodeHttpClient.layerUndici, logger: console })
  *
  * export async function handler(event: { userId: string }) {
  *   await analytics.track({ userId: event.userId, event: "Item Purchased" })
@@ -148,45 +217,64 @@ const toRejection = (cause: Cause.Cause<unknown>): unknown =>
  * @since 0.1.0
  * @category constructors
  */
-export const createClient = (options: Options): Client => {
-  const { httpClient, transport, ...clientOptions } = options
-  const layer: Layer.Layer<Analytics.Analytics> = transport !== undefined
-    ? Analytics.layerWithoutTransport(clientOptions).pipe(Layer.provide(transport))
-    : Analytics.layer(clientOptions).pipe(Layer.provide(httpClient ?? FetchHttpClient.layer))
-  const runtime = ManagedRuntime.make(layer)
+export const createClient = (options: Options = {}): Client => {
+  const { httpClient, logger, transport, ...given } = options
+  const merged = { ...fromEnvironment(), ...definedOnly(given) }
+  if (merged.writeKey === undefined) {
+    throw new InvalidOptions({
+      option: "writeKey",
+      path: [],
+      reason: "missing: pass writeKey, or set ANALYTICS_WRITE_KEY to the write key of your Segment source"
+    })
+  }
+  const clientOptions: Analytics.Options = { ...merged, writeKey: merged.writeKey }
+  const invalid = Analytics.checkOptions(clientOptions)
+  if (invalid !== undefined) throw invalid
+  // The options were checked just above: building the client cannot fail with InvalidOptions.
+  const client = transport !== undefined
+    ? Analytics.layerWithoutTransport(clientOptions).pipe(Layer.provide(transport), Layer.orDie)
+    : Analytics.layer(clientOptions).pipe(Layer.provide(httpClient ?? FetchHttpClient.layer), Layer.orDie)
+  const runtime = ManagedRuntime.make(logger === undefined ? client : Layer.provide(client, loggerLayer(logger)))
   let closing: Promise<void> | undefined
   // The runtime is built on first use. Until it is, calls wait for it in order (promise callbacks run
   // first in, first out), so that no call overtakes an earlier one, nor a `closeAndFlush` made after it.
-  let built: Runtime.Runtime<Analytics.Analytics> | undefined
+  let built: { readonly runtime: Runtime.Runtime<Analytics.Analytics>; readonly client: Internal.Client } | undefined
   let ready: Promise<void> | undefined
   const start = (): Promise<void> =>
     ready ??= runtime.runtime().then((rt) => {
-      built = rt
+      built = { runtime: rt, client: Internal.lookup(Context.get(rt.context, Analytics.Analytics))! }
     })
 
   const settle = <A>(exit: Exit.Exit<A, unknown>): A | Promise<A> =>
     Exit.isSuccess(exit) ? exit.value : Promise.reject(toRejection(exit.cause))
 
-  const run = <A>(effect: Effect.Effect<A, CallError, Analytics.Analytics>): Promise<A> =>
-    built !== undefined
-      ? Runtime.runPromiseExit(built, effect).then(settle)
-      : start().then(() => Runtime.runPromiseExit(built!, effect)).then(settle)
+  const run = <A, E>(effect: Effect.Effect<A, E>): Promise<A> =>
+    Runtime.runPromiseExit(built!.runtime, effect).then(settle)
 
-  const call = <I>(
-    type: Message.MessageType,
-    f: (input: I) => Effect.Effect<string, CallError, Analytics.Analytics>
-  ) =>
-  (input: I): Promise<string> => {
-    if (closing !== undefined) return handled(Promise.reject(new ClientClosed({ messageType: type })))
-    return handled(run(
-      f(input).pipe(
-        Effect.tapError((error) =>
-          Effect.logWarning(`analytics ${type} call rejected: ${error.message}`).pipe(
-            Effect.annotateLogs({ module: "analytics-effect/PromiseClient" })
+  // A call settled at once (accepted, or refused) costs no fiber, nor does one waiting for room in the
+  // queue: only a drop, which publishes its outcome, runs as an Effect.
+  const callNow = (type: Message.MessageType, input: unknown): Promise<string> => {
+    const result = built!.client.acceptNow(type, input)
+    if (result instanceof Waiter) {
+      return handled(
+        new Promise<string>((resolve, reject) =>
+          result.listen((exit) =>
+            Exit.isSuccess(exit) ? resolve(result.message.messageId) : reject(toRejection(exit.cause))
           )
         )
       )
-    ))
+    }
+    if (Exit.isExit(result)) {
+      const exit = result as Exit.Exit<string, CallError>
+      return Exit.isSuccess(exit) ? Promise.resolve(exit.value) : handled(Promise.reject(toRejection(exit.cause)))
+    }
+    return handled(run(result))
+  }
+
+  const call = <I>(type: Message.MessageType) => (input: I): Promise<string> => {
+    if (closing !== undefined) return handled(Promise.reject(new ClientClosed({ messageType: type })))
+    if (built !== undefined) return callNow(type, input)
+    return handled(start().then(() => callNow(type, input)))
   }
 
   const closeAndFlush = (closeOptions?: CloseOptions): Promise<void> => {
@@ -202,14 +290,26 @@ export const createClient = (options: Options): Client => {
     return closing
   }
 
+  const flush = (): Promise<void> => {
+    if (closing !== undefined) return closing
+    if (built !== undefined) return run(built.client.flush)
+    return start().then(() => run(built!.client.flush))
+  }
+
   return {
-    identify: call("identify", Analytics.identify),
-    track: call("track", Analytics.track),
-    page: call("page", Analytics.page),
-    screen: call("screen", Analytics.screen),
-    group: call("group", Analytics.group),
-    alias: call("alias", Analytics.alias),
-    flush: () => closing !== undefined ? closing : run(Analytics.flush),
+    identify: call("identify"),
+    track: call("track"),
+    page: call("page"),
+    screen: call("screen"),
+    group: call("group"),
+    alias: call("alias"),
+    flush,
     closeAndFlush
   }
+}
+
+const definedOnly = <A extends object>(options: A): Partial<A> => {
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(options)) if (value !== undefined) out[key] = value
+  return out as Partial<A>
 }

@@ -174,4 +174,70 @@ describe("PromiseClient", () => {
     const error = await rejection(analytics.track({ userId: "u1", event: "After" }))
     assert.instanceOf(error, AnalyticsError.ClientClosed)
   })
+
+  it("a loop of calls at the defaults, awaited or not, loses nothing", async () => {
+    const memory = memoryTransport()
+    const analytics = PromiseClient.createClient({ writeKey, transport: memory.layer })
+    const ids: Array<Promise<string>> = []
+    for (let i = 0; i < 15_000; i++) ids.push(analytics.track({ userId: "u", event: "Loop", properties: { i } }))
+    for (let i = 0; i < 15_000; i++) await analytics.track({ userId: "u", event: "Awaited", properties: { i } })
+    await analytics.closeAndFlush()
+    const delivered = await memory.delivered()
+    assert.strictEqual(delivered.length, 30_000)
+    assert.deepStrictEqual(delivered.slice(0, 15_000).map((m) => m.messageId), await Promise.all(ids))
+  })
+
+  it("reads the options it was not given from the environment; explicit options win", async () => {
+    const saved = { ...process.env }
+    try {
+      process.env.ANALYTICS_WRITE_KEY = "from-env"
+      process.env.ANALYTICS_FLUSH_AT = "2"
+      const memory = memoryTransport()
+      const analytics = PromiseClient.createClient({ transport: memory.layer, flushInterval: "1 hour" })
+      await analytics.track({ userId: "u", event: "one" })
+      await analytics.track({ userId: "u", event: "two" })
+      // flushAt 2 from the environment: the request goes without a flush or the interval
+      for (let i = 0; i < 50 && (await memory.requests()).length === 0; i++) await new Promise((r) => setTimeout(r, 5))
+      const [request] = await memory.requests()
+      assert.strictEqual(request?.messages.length, 2)
+      await analytics.closeAndFlush()
+
+      process.env.ANALYTICS_FLUSH_AT = "zero"
+      assert.throws(() => PromiseClient.createClient({ transport: memory.layer }), /ANALYTICS_FLUSH_AT/)
+      process.env.ANALYTICS_FLUSH_AT = "0"
+      assert.throws(() => PromiseClient.createClient({ transport: memory.layer }), /flushAt: must be at least 1/)
+      delete process.env.ANALYTICS_FLUSH_AT
+      delete process.env.ANALYTICS_WRITE_KEY
+      assert.throws(() => PromiseClient.createClient({ transport: memory.layer }), /ANALYTICS_WRITE_KEY/)
+    } finally {
+      process.env = saved
+    }
+  })
+
+  it("logs through the given logger; DEBUG=analytics turns on debug logs; a rejection is not logged", async () => {
+    const saved = { ...process.env }
+    try {
+      const lines: Array<[string, string]> = []
+      const logger: PromiseClient.Logger = {
+        debug: (m) => lines.push(["debug", m]),
+        info: (m) => lines.push(["info", m]),
+        warn: (m) => lines.push(["warn", m]),
+        error: (m) => lines.push(["error", m])
+      }
+      process.env.DEBUG = "express,analytics"
+      const memory = memoryTransport([MemoryTransport.status(400)])
+      const analytics = PromiseClient.createClient({ writeKey, transport: memory.layer, logger })
+      await rejection(analytics.track({ userId: "u", event: "" }))
+      await analytics.track({ userId: "u", event: "refused" })
+      await analytics.flush()
+      await analytics.track({ userId: "u", event: "ok" })
+      await analytics.closeAndFlush()
+      assert.isTrue(lines.some(([level, m]) => level === "warn" && m.includes("failed (NotRetryable)")), JSON.stringify(lines))
+      assert.isTrue(lines.some(([level, m]) => level === "debug" && m === "batch delivered"), JSON.stringify(lines))
+      assert.isFalse(lines.some(([level, m]) => level !== "debug" && m.includes("rejected")), "no warning for a rejection")
+      assert.isFalse(lines.some(([, m]) => m.includes("Invalid track message")), "the caller got that error")
+    } finally {
+      process.env = saved
+    }
+  })
 })

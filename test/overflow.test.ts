@@ -80,6 +80,7 @@ describe("overflow policies with the transport hung and maxQueueSize 100", () =>
     Effect.gen(function*() {
       // maxQueueBytes is never below maxBatchBytes, so lower both: 20 messages of ~10 KB fit 200 KB.
       const { analytics, close, memory, outcomes } = yield* open({
+        overflow: "dropNewest",
         maxQueueBytes: 200_000,
         maxBatchBytes: 200_000,
         shutdownTimeout: "1 second"
@@ -91,8 +92,6 @@ describe("overflow policies with the transport hung and maxQueueSize 100", () =>
       const blob = "x".repeat(10_000)
       const ids: Array<string> = []
       for (let i = 0; i < 100; i++) ids.push(yield* analytics.track({ userId: "u", event: "big", properties: { blob } }))
-      // drops are published in groups, at the latest on the next interval tick
-      yield* TestClock.adjust(Duration.seconds(5))
       const dropped = droppedIds([...(yield* takeAll(outcomes))])
       const kept = 100 - dropped.length
       assert.isAtLeast(kept, 15)
@@ -157,5 +156,145 @@ describe("overflow policies with the transport hung and maxQueueSize 100", () =>
       yield* Fiber.join(closing)
       const result = yield* Fiber.join(waiting)
       assert.strictEqual(result._tag === "Left" && result.left._tag, "ClientClosed")
+    }))
+})
+
+describe("the default overflow policy: wait for room up to overflowTimeout (10 s)", () => {
+  /** A client whose first request is in flight until `firstAnswer` has passed, with 20 more queued. */
+  const full = (firstAnswer: Duration.DurationInput) =>
+    Effect.gen(function*() {
+      const client = yield* openClient({ maxInFlight: 1, maxQueueSize: 20, flushAt: 20, shutdownTimeout: "1 second" })
+      yield* client.memory.setScript([MemoryTransport.status(200, { delay: firstAnswer })])
+      const ids: Array<string> = []
+      for (let i = 0; i < 20; i++) ids.push(yield* client.analytics.track({ userId: "u", event: "in flight", properties: { i } }))
+      yield* client.memory.awaitRequests(1)
+      for (let i = 0; i < 20; i++) ids.push(yield* client.analytics.track({ userId: "u", event: "queued", properties: { i } }))
+      return { ...client, ids }
+    })
+
+  it.scoped("a caller that finds the queue full waits, and gets in when room appears", () =>
+    Effect.gen(function*() {
+      const { analytics, close, ids, memory, outcomes } = yield* full("3 seconds")
+      const waiting = yield* Effect.fork(analytics.track({ userId: "u", event: "waited" }))
+      for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
+      assert.strictEqual((yield* Fiber.poll(waiting))._tag, "None", "the call waits")
+      yield* TestClock.adjust(Duration.seconds(2))
+      assert.strictEqual((yield* Fiber.poll(waiting))._tag, "None", "still waiting at 2 s")
+      yield* TestClock.adjust(Duration.seconds(1)) // the first request is answered: the queue drains
+      const id = yield* Fiber.join(waiting)
+      yield* analytics.flush
+      yield* close
+      assert.deepStrictEqual((yield* memory.delivered).map((m) => m.messageId), [...ids, id])
+      assert.deepStrictEqual(Outcome.count(yield* takeAll(outcomes)), { delivered: 41, failed: 0, dropped: 0 })
+    }))
+
+  it.scoped("a caller whose deadline passes: its message is dropped; later callers drop at once until room appears", () =>
+    Effect.gen(function*() {
+      const { analytics, close, ids, memory, outcomes } = yield* full("60 seconds")
+      const waiting = yield* Effect.fork(analytics.track({ userId: "u", event: "too late" }))
+      yield* TestClock.adjust(Duration.millis(9_999))
+      assert.strictEqual((yield* Fiber.poll(waiting))._tag, "None", "waits until the deadline")
+      yield* TestClock.adjust(Duration.millis(1))
+      const late = yield* Fiber.join(waiting) // the call succeeds: its message has an outcome
+      const [dropped] = yield* takeAll(outcomes)
+      assert.strictEqual(dropped?._tag === "Dropped" && dropped.reason, "QueueFull")
+      assert.deepStrictEqual(dropped?.messages.map((m) => m.messageId), [late])
+
+      // The collector is not keeping up: the next caller does not wait again.
+      const next = yield* Effect.fork(analytics.track({ userId: "u", event: "at once" }))
+      for (let i = 0; i < 5; i++) yield* Effect.yieldNow()
+      const immediate = yield* Fiber.poll(next)
+      assert.strictEqual(immediate._tag, "Some", "dropped without waiting")
+      const [again] = yield* takeAll(outcomes)
+      assert.strictEqual(again?._tag === "Dropped" && again.reason, "QueueFull")
+
+      // Room appears (the first request is answered): calls are accepted again.
+      yield* TestClock.adjust(Duration.seconds(50))
+      yield* analytics.flush
+      const after = yield* analytics.track({ userId: "u", event: "accepted again" })
+      yield* analytics.flush
+      yield* close
+      const delivered = (yield* memory.delivered).map((m) => m.messageId)
+      assert.deepStrictEqual(delivered, [...ids, after])
+      assert.deepStrictEqual(Outcome.count(yield* takeAll(outcomes)), { delivered: 41, failed: 0, dropped: 0 })
+    }))
+
+  it.scoped("waiting callers are served in arrival order", () =>
+    Effect.gen(function*() {
+      const { analytics, close, ids, memory } = yield* full("1 second")
+      const waiters = yield* Effect.forEach(
+        Array.from({ length: 30 }, (_, i) => i),
+        (i) => Effect.fork(analytics.track({ userId: "u", event: "waiter", properties: { i } }))
+      )
+      for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
+      // A caller arriving while others wait does not overtake them, even once room appears.
+      yield* TestClock.adjust(Duration.seconds(1))
+      const waited = yield* Effect.forEach(waiters, Fiber.join)
+      yield* analytics.flush
+      yield* close
+      assert.deepStrictEqual((yield* memory.delivered).map((m) => m.messageId), [...ids, ...waited])
+    }))
+
+  it.scoped("the byte bound makes callers wait too, and nothing is lost", () =>
+    Effect.gen(function*() {
+      const { analytics, close, memory, outcomes } = yield* openClient({
+        maxInFlight: 1,
+        maxQueueBytes: 200_000,
+        maxBatchBytes: 200_000
+      })
+      yield* memory.setFallback(MemoryTransport.status(200, { delay: "100 millis" }))
+      const blob = "x".repeat(10_000)
+      const producer = yield* Effect.fork(
+        Effect.forEach(Array.from({ length: 100 }, (_, i) => i), (i) =>
+          analytics.track({ userId: "u", event: "big", properties: { i, blob } }))
+      )
+      for (let i = 0; i < 20 && (yield* Fiber.poll(producer))._tag === "None"; i++) {
+        yield* TestClock.adjust(Duration.millis(100))
+      }
+      const ids = yield* Fiber.join(producer)
+      const flushing = yield* Effect.fork(analytics.flush)
+      yield* TestClock.adjust(Duration.seconds(1)) // the last request's answer
+      yield* Fiber.join(flushing)
+      yield* close
+      const requests = yield* memory.requests
+      for (const request of requests) assert.isAtMost(request.bodyBytes, 200_000)
+      assert.deepStrictEqual((yield* memory.delivered).map((m) => m.messageId), ids)
+      assert.deepStrictEqual(Outcome.count(yield* takeAll(outcomes)), { delivered: 100, failed: 0, dropped: 0 })
+    }))
+
+  it.scoped("the overflow warning names the bound that was reached", () =>
+    Effect.gen(function*() {
+      const warnings: Array<string> = []
+      const capture = Logger.make(({ logLevel, message }) => {
+        if (logLevel._tag === "Warning") warnings.push(String(message))
+      })
+      yield* Effect.gen(function*() {
+        const bytes = yield* openClient({
+          overflow: "dropNewest",
+          maxInFlight: 1,
+          maxQueueBytes: 200_000,
+          maxBatchBytes: 200_000,
+          shutdownTimeout: "1 second"
+        })
+        yield* bytes.memory.setFallback(MemoryTransport.hang)
+        yield* bytes.analytics.track({ userId: "u", event: "first" })
+        yield* bytes.analytics.flush.pipe(Effect.fork)
+        yield* bytes.memory.awaitRequests(1)
+        for (let i = 0; i < 30; i++) {
+          yield* bytes.analytics.track({ userId: "u", event: "big", properties: { blob: "x".repeat(10_000) } })
+        }
+        const count = yield* openClient({ overflow: "dropNewest", maxInFlight: 1, maxQueueSize: 20, shutdownTimeout: "1 second" })
+        yield* count.memory.setFallback(MemoryTransport.hang)
+        yield* count.analytics.track({ userId: "u", event: "first" })
+        yield* count.analytics.flush.pipe(Effect.fork)
+        yield* count.memory.awaitRequests(1)
+        for (let i = 0; i < 30; i++) yield* count.analytics.track({ userId: "u", event: "small" })
+        yield* Effect.fork(bytes.close)
+        yield* Effect.fork(count.close)
+        yield* TestClock.adjust(Duration.seconds(1))
+      }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, capture)), Logger.withMinimumLogLevel(LogLevel.All))
+      const full = warnings.filter((w) => w.includes("queue full"))
+      assert.isTrue(full.some((w) => w.includes("maxQueueBytes, 200000 bytes")), full.join("\n"))
+      assert.isTrue(full.some((w) => w.includes("maxQueueSize, 20 messages")), full.join("\n"))
     }))
 })

@@ -1,8 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Fiber, Random, Schedule, TestClock } from "effect"
+import { Chunk, Clock, Duration, Effect, Fiber, type Queue, Random, Schedule, TestClock } from "effect"
 import { Analytics, MemoryTransport, Outcome } from "../src/index.js"
 import { openClient, takeAll } from "./support/client.js"
-import { isRetryableStatus } from "../src/internal/client.js"
+import { isRetryableStatus } from "../src/internal/delivery.js"
 
 const open = (options: Partial<Analytics.Options> = {}) => openClient({ flushAt: 1, ...options })
 
@@ -15,6 +15,20 @@ const advanceUntil = (done: Effect.Effect<boolean>, step: Duration.DurationInput
       yield* TestClock.adjust(step)
     }
     assert.fail("condition not reached")
+  })
+
+/** Advances the test clock until an outcome is published, and returns what was published. */
+const advanceUntilOutcome = (outcomes: Queue.Dequeue<Outcome.Outcome>, step: Duration.DurationInput) =>
+  Effect.gen(function*() {
+    const seen: Array<Outcome.Outcome> = []
+    yield* advanceUntil(
+      Effect.map(takeAll(outcomes), (o) => {
+        seen.push(...o)
+        return seen.length > 0
+      }),
+      step
+    )
+    return seen
   })
 
 const gaps = (requests: ReadonlyArray<MemoryTransport.RecordedRequest>) =>
@@ -163,23 +177,40 @@ describe("backoff", () => {
 })
 
 describe("Retry-After", () => {
-  it.scoped("429 with Retry-After in seconds waits that long and does not use up maxRetries", () =>
+  it.scoped("429 with Retry-After in seconds waits that long; every retry counts against maxRetries", () =>
     Effect.gen(function*() {
-      const { analytics, memory, outcomes } = yield* open({ maxRetries: 1 })
+      const { analytics, memory, outcomes } = yield* open({ maxRetries: 3 })
       yield* memory.setScript([
-        MemoryTransport.retryAfter(429, "3"),
         MemoryTransport.retryAfter(429, "3"),
         MemoryTransport.retryAfter(429, "3"),
         MemoryTransport.status(500)
       ])
       yield* analytics.track({ userId: "u", event: "e" })
-      yield* advanceUntil(Effect.map(memory.requests, (r) => r.length >= 5), "100 millis")
+      yield* advanceUntil(Effect.map(memory.requests, (r) => r.length >= 4), "100 millis")
       const requests = yield* memory.requests
       const delays = gaps(requests)
-      assert.deepStrictEqual(delays.slice(0, 3), [3_000, 3_000, 3_000])
-      assert.deepStrictEqual(requests.map((r) => r.headers["x-retry-count"]), [undefined, "1", "2", "3", "4"])
+      // The backoff delays (0.5-1 s, then 1-2 s) are shorter than the 3 s asked for: 3 s wins.
+      assert.deepStrictEqual(delays.slice(0, 2), [3_000, 3_000])
+      assert.deepStrictEqual(requests.map((r) => r.headers["x-retry-count"]), [undefined, "1", "2", "3"])
       yield* analytics.flush
       assert.deepStrictEqual(Outcome.count(yield* takeAll(outcomes)), { delivered: 1, failed: 0, dropped: 0 })
+    }))
+
+  it.scoped("a rate limit that never lifts ends the batch after maxRetries, with the 429", () =>
+    Effect.gen(function*() {
+      const { analytics, memory, outcomes } = yield* open({ maxRetries: 2 })
+      yield* memory.setFallback(MemoryTransport.retryAfter(429, "1"))
+      yield* analytics.track({ userId: "u", event: "e" })
+      const seen = yield* advanceUntilOutcome(outcomes, "100 millis")
+      yield* TestClock.adjust(Duration.minutes(1))
+      assert.strictEqual((yield* memory.requests).length, 3, "1 attempt and 2 retries, then no more")
+      const [outcome] = seen
+      assert.strictEqual(outcome?._tag === "Failed" && outcome.reason, "RetriesExhausted")
+      assert.strictEqual(outcome?._tag === "Failed" && outcome.attempts, 3)
+      assert.strictEqual(
+        outcome?._tag === "Failed" && outcome.error?.reason._tag === "Status" && outcome.error.reason.status,
+        429
+      )
     }))
 
   it.scoped("Retry-After as an HTTP date", () =>
@@ -222,6 +253,55 @@ describe("Retry-After", () => {
       assert.isAtLeast(requests.length, 3)
       for (const request of requests.slice(1)) assert.isAtLeast(request.at, 10_000)
       assert.deepStrictEqual(Outcome.count(yield* takeAll(outcomes)), { delivered: 3, failed: 0, dropped: 0 })
+    }))
+})
+
+describe("rate limits that would make a tight loop", () => {
+  for (const value of ["0", "-1", "Mon, 01 Jan 2001 00:00:00 GMT", "soon"]) {
+    it.scoped(`429 with Retry-After: ${value} waits the backoff delay, and maxRetries caps the attempts`, () =>
+      Effect.gen(function*() {
+        // Real time, so that 2001 is in the past (set before the client is built).
+        yield* TestClock.setTime(Date.parse("2030-01-01T00:00:00.000Z"))
+        const { analytics, memory, outcomes } = yield* open({ maxRetries: 3 })
+        yield* memory.setFallback(MemoryTransport.retryAfter(429, value))
+        yield* analytics.track({ userId: "u", event: "e" })
+        const seen = yield* advanceUntilOutcome(outcomes, "50 millis")
+        yield* TestClock.adjust(Duration.minutes(5))
+        const requests = yield* memory.requests
+        assert.strictEqual(requests.length, 4, "1 attempt + maxRetries, then no more")
+        gaps(requests).forEach((gap, i) => assert.isAtLeast(gap, 500 * 2 ** i, `retry ${i + 1}`))
+        assert.strictEqual(seen[0]?._tag === "Failed" && seen[0].reason, "RetriesExhausted")
+      }))
+  }
+
+  it.scoped("a backwards wall-clock step does not stretch a Retry-After pause", () =>
+    Effect.gen(function*() {
+      const testClock = yield* TestClock.testClock()
+      // The wall clock a real machine might have: it jumps back 60 s after the 429 arrives; sleeps
+      // are relative, as a real timer is.
+      let offset = 0
+      const stepping: Clock.Clock = {
+        [Clock.ClockTypeId]: Clock.ClockTypeId,
+        unsafeCurrentTimeMillis: () => testClock.unsafeCurrentTimeMillis() - offset,
+        currentTimeMillis: Effect.sync(() => testClock.unsafeCurrentTimeMillis() - offset),
+        unsafeCurrentTimeNanos: () => testClock.unsafeCurrentTimeNanos() - BigInt(offset) * 1_000_000n,
+        currentTimeNanos: Effect.sync(() => testClock.unsafeCurrentTimeNanos() - BigInt(offset) * 1_000_000n),
+        sleep: (duration) => testClock.sleep(duration)
+      }
+      yield* Effect.gen(function*() {
+        const { analytics, memory, outcomes } = yield* open({ maxInFlight: 2 })
+        yield* memory.setScript([MemoryTransport.retryAfter(429, "1")])
+        yield* analytics.track({ userId: "u", event: "limited" })
+        yield* memory.awaitRequests(1)
+        offset = 60_000
+        yield* analytics.track({ userId: "u", event: "during the pause" })
+        yield* testClock.adjust(Duration.millis(999))
+        assert.strictEqual((yield* memory.requests).length, 1, "paused for the full second")
+        yield* testClock.adjust(Duration.millis(1))
+        yield* analytics.flush
+        assert.deepStrictEqual(Outcome.count(yield* takeAll(outcomes)), { delivered: 2, failed: 0, dropped: 0 })
+        assert.strictEqual((yield* memory.requests).length, 3, "both went out at 1 s, not 61 s")
+      }).pipe(Effect.withClock(stepping))
     }))
 })
 

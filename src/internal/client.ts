@@ -1,48 +1,55 @@
 /**
- * The client: the call path (validate, enrich, serialize, enqueue) and the batcher (one consumer fiber,
- * an interval ticker, up to `maxInFlight` sender fibers with retries), all in the layer's scope.
+ * The client: the call path (validate, enrich, serialize, admit) and the batcher, wired in the layer's
+ * scope.
+ *
+ * One effect `Queue` carries the accepted messages and, in order among them, markers (the interval
+ * tick, `flush`, the close). One consumer fiber takes from it in batches and keeps what it took but
+ * has not sent (the carry) as its loop state; it sends a batch when `flushAt` messages are carried, when
+ * the carry fills a request, or when a marker says so, through at most `maxInFlight` sender fibers.
+ * Closing the scope puts the close marker in the queue and waits, up to `shutdownTimeout`, for the
+ * consumer to have sent everything before it and for every batch to have its outcome.
  *
  * @internal
  */
-import * as Chunk from "effect/Chunk"
-import * as Clock from "effect/Clock"
+import type * as Redacted from "effect/Redacted"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as Fiber from "effect/Fiber"
+import * as Exit from "effect/Exit"
+import * as FiberHandle from "effect/FiberHandle"
 import * as FiberSet from "effect/FiberSet"
-import * as LogLevel from "effect/LogLevel"
 import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
-import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
-import type * as Redacted from "effect/Redacted"
-import * as Schedule from "effect/Schedule"
+import * as Ref from "effect/Ref"
+import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
-import { ClientClosed, describeReason, type InvalidMessage, type MessageTooLarge, type TransportError } from "../AnalyticsError.js"
+import type * as Stream from "effect/Stream"
+import { type CallError, ClientClosed, type TransportError } from "../AnalyticsError.js"
 import type * as Message from "../Message.js"
 import type * as Outcome from "../Outcome.js"
 import { Transport } from "../Transport.js"
+import * as Admission from "./admission.js"
+import * as Batch from "./core/batch.js"
+import * as Delivery from "./delivery.js"
 import * as Encode from "./encode.js"
 import * as Ids from "./ids.js"
 import * as Metrics from "./metrics.js"
-import { Ring } from "./ring.js"
+import * as Outcomes from "./outcomes.js"
+import * as RateLimit from "./rateLimit.js"
 import * as Wire from "./wire.js"
 
-/** @internal */
-export type OverflowPolicy = "dropNewest" | "dropOldest" | "suspend"
-
-/** @internal */
+/** The client's settings, validated, with every default applied. @internal */
 export interface Settings {
   readonly writeKey: Redacted.Redacted<string>
   readonly flushAt: number
   readonly flushInterval: Duration.Duration
   readonly maxQueueSize: number
   readonly maxQueueBytes: number
-  readonly overflow: OverflowPolicy
+  readonly overflow: Admission.Policy
+  readonly overflowTimeout: Duration.Duration
   readonly maxMessageBytes: number
   readonly maxBatchBytes: number
   readonly maxBatchMessages: number
@@ -59,476 +66,276 @@ export interface Settings {
 
 /** @internal */
 export interface Client {
-  readonly accept: (
-    type: Message.MessageType,
-    input: unknown
-  ) => Effect.Effect<string, InvalidMessage | MessageTooLarge | ClientClosed>
+  /** One call, as an Effect (nothing happens until it runs). */
+  readonly accept: (type: Message.MessageType, input: unknown) => Effect.Effect<string, CallError>
+  /**
+   * One call, done now: validation, serialization and admission happen before it returns. The result
+   * is an `Exit` when the call is settled (accepted, or refused with its error), a `Waiter` when it
+   * waits for room in the queue (in arrival order, without a fiber), or an Effect to run (a drop that
+   * publishes its outcome).
+   */
+  readonly acceptNow: (type: Message.MessageType, input: unknown) => Effect.Effect<string, CallError> | Admission.Waiter
   readonly flush: Effect.Effect<void>
   readonly subscribe: Effect.Effect<Queue.Dequeue<Outcome.Outcome>, never, Scope.Scope>
   readonly outcomes: Stream.Stream<Outcome.Outcome>
+  readonly outcomesFromNow: Effect.Effect<Stream.Stream<Outcome.Outcome>, never, Scope.Scope>
 }
 
-type Queued = Encode.Encoded
-
-interface InFlight {
-  readonly messages: ReadonlyArray<Queued>
-  readonly minSeq: number
-  attempts: number
-  lastError: TransportError | undefined
-  settled: boolean
-}
-
-interface Waiter {
-  readonly target: number
-  readonly deferred: Deferred.Deferred<void>
-}
-
-const dropsPublishThreshold = 1_000
-const dropWarningEvery = 10_000
-const maxLingerRounds = 64
-
-/**
- * Statuses that retrying may fix (SPEC section 4): 408, 410, 429, 460 and 5xx except 501 and 505.
- *
- * @internal
- */
-export const isRetryableStatus = (status: number): boolean =>
-  status === 408 || status === 410 || status === 429 || status === 460 ||
-  (status >= 500 && status <= 599 && status !== 501 && status !== 505)
+// The internal client behind each service, for the Promise facade's synchronous call path.
+const registry = new WeakMap<object, Client>()
 
 /** @internal */
-export const isRetryable = (error: TransportError): boolean => {
-  switch (error.reason._tag) {
-    case "Status":
-      return isRetryableStatus(error.reason.status)
-    case "Network":
-    case "Timeout":
-      return true
-    case "Encode":
-      return false
-  }
+export const register = (service: object, client: Client): void => {
+  registry.set(service, client)
 }
 
-const resultTag = (error: TransportError): string =>
-  error.reason._tag === "Status" ? String(error.reason.status) : error.reason._tag.toLowerCase()
+/** @internal */
+export const lookup = (service: object): Client | undefined => registry.get(service)
 
-// The queued messages are their own references (they carry `messageId` and `type`): an outcome costs no
-// allocation per message.
-const refs = (messages: ReadonlyArray<Message.EncodedMessage>): ReadonlyArray<Outcome.MessageRef> => messages
+const sumBytes = (messages: ReadonlyArray<Message.EncodedMessage>): number => {
+  let n = 0
+  for (let i = 0; i < messages.length; i++) n += messages[i]!.bytes
+  return n
+}
 
 /** @internal */
 export const make = (settings: Settings): Effect.Effect<Client, never, Transport | Scope.Scope> =>
   Effect.gen(function*() {
     const transport = yield* Transport
     const encode = Encode.makeEncodeSync(settings, yield* Ids.make)
-    const envelope = Wire.makeEnvelope(settings.writeKey)
-    // The hub is not shut down with the client: subscribers keep reading the last outcomes (those of
-    // the final flush) after the scope closes; their subscriptions end with their own scopes.
-    const outcomesHub = yield* PubSub.unbounded<Outcome.Outcome>()
-    const closed = yield* Deferred.make<void>()
-
-    const {
-      enabled,
-      flushAt,
-      maxBatchBytes,
-      maxBatchMessages,
-      maxQueueBytes,
-      overflow
-    } = settings
-    const retryBudgetMillis = Duration.toMillis(settings.retryBudget)
-    const maxRetryAfterMillis = Duration.toMillis(settings.maxRetryAfter)
-
-    // --- state (touched only inside synchronous blocks, so fibers never see it half-updated) ---
-    const ring = new Ring<Queued>(settings.maxQueueSize)
-    let headSeq = 0 // seq of the message at the head of the ring
-    let tailSeq = 0 // seq the next accepted message gets
-    let queuedBytes = 0
-    let closing = false
-    let isClosed = false
-    let drainTarget = 0 // messages with seq below this are sent without waiting for flushAt
-    let pauseUntil = 0 // no attempt starts before this Clock time (a 429 Retry-After)
-    let acceptedCount = 0
-    let acceptedReported = 0
-    let droppedQueueFull: Array<Outcome.MessageRef> = []
-    let droppedDisabled: Array<Outcome.MessageRef> = []
-    let dropsSinceWarning = 0
-    let lastDropWarning = Number.NEGATIVE_INFINITY
-    const inflight = new Set<InFlight>()
-    const waiters: Array<Waiter> = []
-    const wake = yield* Effect.makeLatch(false)
-    const space = yield* Effect.makeLatch(false)
-    const slots = yield* Effect.makeSemaphore(settings.maxInFlight)
-    const senders = yield* FiberSet.make<void, never>()
-
+    const limits: Batch.Limits = {
+      maxMessages: settings.maxBatchMessages,
+      maxBytes: settings.maxBatchBytes,
+      envelopeBytes: Wire.makeEnvelope(settings.writeKey).bytes
+    }
     const background = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
       effect.pipe(
         Effect.annotateLogs({ module: "analytics-effect" }),
         settings.debug ? Logger.withMinimumLogLevel(LogLevel.Debug) : (e) => e
       )
 
-    const batchIsFull = () =>
-      ring.size >= maxBatchMessages || queuedBytes + ring.size - 1 + envelope.bytes >= maxBatchBytes
-
-    const shouldSend = () =>
-      ring.size > 0 && (closing || ring.size >= flushAt || headSeq < drainTarget || batchIsFull())
-
-    const lowWatermark = () => {
-      let w = headSeq
-      for (const entry of inflight) if (entry.minSeq < w) w = entry.minSeq
-      return w
+    const outcomes = yield* Outcomes.make(settings)
+    const queue = yield* Effect.acquireRelease(Queue.unbounded<Admission.Item>(), Queue.shutdown)
+    // Open when the consumer has work: a batch starts or is complete, a caller waits for room, or a
+    // marker is queued. The consumer does not wake for every message of a trickle.
+    const ready = yield* Effect.makeLatch(false)
+    const wake = () => ready.unsafeOpen()
+    const offerMarker = (marker: Admission.Marker): void => {
+      Queue.unsafeOffer(queue, marker)
+      wake()
     }
-
-    const checkWaiters = () => {
-      if (waiters.length === 0) return
-      const w = lowWatermark()
-      for (let i = waiters.length - 1; i >= 0; i--) {
-        const waiter = waiters[i]!
-        if (waiter.target <= w) {
-          waiters.splice(i, 1)
-          Deferred.unsafeDone(waiter.deferred, Effect.void)
-        }
-      }
-    }
-
-    const reportAccepted = Effect.suspend(() => {
-      const delta = acceptedCount - acceptedReported
-      acceptedReported = acceptedCount
-      return delta > 0 ? Metric.incrementBy(Metrics.accepted, delta) : Effect.void
+    const admission = yield* Admission.make(queue, outcomes, settings, wake)
+    const deliver = Delivery.make({
+      transport,
+      outcomes,
+      rateLimit: yield* RateLimit.make,
+      settings: { ...settings, limits }
     })
+    const slots = yield* Effect.makeSemaphore(settings.maxInFlight)
+    const senders = yield* FiberSet.make<void, never>()
+    const flushWaiters = yield* FiberSet.make<void, never>()
+    // The completion of every batch in flight, for `flush` and the close to wait on.
+    const inFlight = yield* Ref.make<ReadonlySet<Deferred.Deferred<void>>>(new Set())
+    // Completed when the close ran out of time: what is not sent by then fails.
+    const deadline = yield* Deferred.make<void>()
+    const closed = yield* Deferred.make<void>()
+    // The interval trigger: armed while the consumer carries messages, so an idle client holds no
+    // timer (a script that stops calling can end once its messages are sent).
+    const timer = yield* FiberHandle.make<void, never>()
+    const armTimer = FiberHandle.run(
+      timer,
+      Effect.zipRight(
+        Effect.sleep(settings.flushInterval),
+        Effect.sync(() => offerMarker(new Admission.Marker("tick", undefined)))
+      ),
+      { onlyIfMissing: true }
+    )
 
-    const publish = (outcome: Outcome.Outcome): Effect.Effect<void> => {
-      const n = outcome.messages.length
-      const metric = outcome._tag === "Delivered"
-        ? Metric.incrementBy(Metrics.delivered, n)
-        : outcome._tag === "Failed"
-        ? Metric.incrementBy(Metric.tagged(Metrics.failed, "reason", outcome.reason), n)
-        : Metric.incrementBy(Metric.tagged(Metrics.dropped, "reason", outcome.reason), n)
-      return reportAccepted.pipe(Effect.zipRight(metric), Effect.zipRight(PubSub.publish(outcomesHub, outcome)))
-    }
+    const failLate = (batch: ReadonlyArray<Message.EncodedMessage>) =>
+      outcomes.publish({ _tag: "Failed", messages: batch, reason: "ShutdownTimeout", error: undefined, attempts: 0 })
 
-    const publishDrops = Effect.suspend(() => {
-      const full = droppedQueueFull
-      const disabled = droppedDisabled
-      if (full.length === 0 && disabled.length === 0) return Effect.void
-      droppedQueueFull = []
-      droppedDisabled = []
-      return Effect.gen(function*() {
-        if (full.length > 0) {
-          yield* publish({ _tag: "Dropped", messages: full, reason: "QueueFull" })
-          dropsSinceWarning += full.length
-          const now = yield* Clock.currentTimeMillis
-          if (now - lastDropWarning >= dropWarningEvery) {
-            lastDropWarning = now
-            const count = dropsSinceWarning
-            dropsSinceWarning = 0
-            yield* Effect.logWarning(
-              `analytics queue full (${settings.maxQueueSize} messages): dropped ${count} messages (policy ${overflow})`
-            ).pipe(background)
-          }
-        }
-        if (disabled.length > 0) {
-          yield* publish({ _tag: "Dropped", messages: disabled, reason: "Disabled" })
-        }
-      }).pipe(Effect.uninterruptible)
-    })
-
-    // --- the call path ---
-
-    const pushed = (m: Queued): string => {
-      m.seq = tailSeq++
-      queuedBytes += m.bytes
-      acceptedCount++
-      if (ring.size >= flushAt || batchIsFull()) wake.unsafeOpen()
-      return m.messageId
-    }
-
-    // The queue is bounded in bytes as well as in messages; an empty queue takes any message.
-    const fits = (m: Queued) => ring.size === 0 || queuedBytes + m.bytes <= maxQueueBytes
-
-    const dropsPending = () => droppedQueueFull.length + droppedDisabled.length >= dropsPublishThreshold
-
-    const enqueue = (m: Queued): Effect.Effect<string, ClientClosed> => {
-      if (closing) return Effect.fail(new ClientClosed({ messageType: m.type }))
-      if (!enabled) {
-        acceptedCount++
-        droppedDisabled.push(m)
-        return dropsPending() ? Effect.as(publishDrops, m.messageId) : Effect.succeed(m.messageId)
-      }
-      if (fits(m) && ring.push(m)) return Effect.succeed(pushed(m))
-      switch (overflow) {
-        case "dropNewest": {
-          acceptedCount++
-          droppedQueueFull.push(m)
-          return dropsPending() ? Effect.as(publishDrops, m.messageId) : Effect.succeed(m.messageId)
-        }
-        case "dropOldest": {
-          while (ring.size > 0 && !(fits(m) && !ring.full)) {
-            const oldest = ring.shift()!
-            headSeq++
-            queuedBytes -= oldest.bytes
-            droppedQueueFull.push(oldest)
-          }
-          ring.push(m)
-          const id = pushed(m)
-          checkWaiters()
-          return dropsPending() ? Effect.as(publishDrops, id) : Effect.succeed(id)
-        }
-        case "suspend": {
-          space.unsafeClose()
-          return Effect.zipRight(space.await, Effect.suspend(() => enqueue(m)))
-        }
-      }
-    }
-
-    // One Effect per call: validation, enrichment and serialization are synchronous.
-    const accept = (
-      type: Message.MessageType,
-      input: unknown
-    ): Effect.Effect<string, InvalidMessage | MessageTooLarge | ClientClosed> =>
-      Effect.suspend((): Effect.Effect<string, InvalidMessage | MessageTooLarge | ClientClosed> => {
-        if (closing) return Effect.fail(new ClientClosed({ messageType: type }))
-        const encoded = encode(type, input)
-        return Effect.isEffect(encoded) ? encoded : enqueue(encoded)
-      })
-
-    // --- the senders ---
-
-    const settle = (entry: InFlight, outcome: Outcome.Outcome): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        if (entry.settled) return Effect.void
-        entry.settled = true
-        inflight.delete(entry)
-        // Publish first: a `flush` that returns must find its outcomes already published.
-        return Effect.zipRight(publish(outcome), Effect.sync(checkWaiters))
-      }).pipe(Effect.uninterruptible)
-
-    const waitForPause: Effect.Effect<void> = Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      pauseUntil > now
-        ? Effect.zipRight(Effect.sleep(Duration.millis(pauseUntil - now)), Effect.suspend(() => waitForPause))
-        : Effect.void)
-
-    const deliver = (entry: InFlight): Effect.Effect<void> =>
+    // Hands one batch to a sender; the caller holds a slot in flight for it. Until then the batch still
+    // counts as queued (the queue's bounds cover everything not yet in flight).
+    const start = (batch: ReadonlyArray<Message.EncodedMessage>): Effect.Effect<void> =>
       Effect.gen(function*() {
-        const messages = entry.messages
-        const start = yield* Clock.currentTimeMillis
-        const bodyBytes = Wire.bodyBytes(envelope, messages)
-        yield* Metric.update(Metrics.batchBytes, bodyBytes)
-        yield* Metric.update(Metrics.batchMessages, messages.length)
-        const driver = yield* Schedule.driver(settings.retrySchedule)
-        for (;;) {
-          yield* waitForPause
-          const attempt = entry.attempts
-          entry.attempts++
-          const attemptStart = yield* Clock.currentTimeMillis
-          const result = yield* Effect.either(transport.send({ messages, attempt }))
-          const attemptEnd = yield* Clock.currentTimeMillis
-          yield* Metric.update(Metrics.requestDuration, attemptEnd - attemptStart)
-          if (Either.isRight(result)) {
-            yield* Metric.increment(Metric.tagged(Metrics.requests, "result", String(result.right.status)))
-            yield* Effect.logDebug("batch delivered").pipe(
-              Effect.annotateLogs({
-                messages: messages.length,
-                bytes: bodyBytes,
-                status: result.right.status,
-                attempts: entry.attempts
-              })
-            )
-            return yield* settle(entry, {
-              _tag: "Delivered",
-              messages: refs(messages),
-              status: result.right.status,
-              attempts: entry.attempts,
-              bodyBytes
-            })
-          }
-          const error = result.left
-          entry.lastError = error
-          yield* Metric.increment(Metric.tagged(Metrics.requests, "result", resultTag(error)))
-          const failWith = (reason: Outcome.FailureReason) =>
-            Effect.logWarning(`batch of ${messages.length} messages failed: ${describeReason(error.reason)}`).pipe(
-              Effect.annotateLogs({ reason, attempts: entry.attempts, messages: messages.length }),
-              Effect.zipRight(
-                settle(entry, {
-                  _tag: "Failed",
-                  messages: refs(messages),
-                  reason,
-                  error,
-                  attempts: entry.attempts
-                })
-              )
-            )
-          if (!isRetryable(error)) return yield* failWith("NotRetryable")
-          const retryAfter = error.reason._tag === "Status" ? error.reason.retryAfterMillis : undefined
-          if (retryAfter !== undefined && error.reason._tag === "Status" && error.reason.status === 429) {
-            // A rate limit pauses every sender, and does not use up the retry schedule.
-            const pause = Math.min(retryAfter, maxRetryAfterMillis)
-            if (attemptEnd + pause - start > retryBudgetMillis) return yield* failWith("RetryBudgetExhausted")
-            pauseUntil = Math.max(pauseUntil, attemptEnd + pause)
-            yield* Effect.logDebug(`rate limited: pausing all requests for ${pause} ms`).pipe(
-              Effect.annotateLogs({ attempts: entry.attempts })
-            )
-            continue
-          }
-          const next = yield* Effect.either(driver.next(error))
-          if (Either.isLeft(next)) return yield* failWith("RetriesExhausted")
-          const now = yield* Clock.currentTimeMillis
-          if (now - start > retryBudgetMillis) return yield* failWith("RetryBudgetExhausted")
-          yield* Effect.logDebug(`retrying a batch after: ${describeReason(error.reason)}`).pipe(
-            Effect.annotateLogs({ attempts: entry.attempts, messages: messages.length })
+        admission.release(batch.length, sumBytes(batch))
+        if (yield* Deferred.isDone(deadline)) return yield* Effect.zipRight(slots.release(1), failLate(batch))
+        const done = yield* Deferred.make<void>()
+        yield* Ref.update(inFlight, (set) => new Set(set).add(done))
+        yield* FiberSet.run(
+          senders,
+          deliver(batch).pipe(
+            Effect.ensuring(slots.release(1).pipe(
+              Effect.zipRight(Ref.update(inFlight, (set) => {
+                const next = new Set(set)
+                next.delete(done)
+                return next
+              })),
+              Effect.zipRight(Deferred.succeed(done, undefined))
+            ))
           )
-        }
+          // (forked from the consumer, the sender inherits its log annotations and level)
+        )
       })
 
-    const cut = (): Array<Queued> => {
-      const out: Array<Queued> = []
-      let bytes = envelope.bytes
-      while (out.length < maxBatchMessages) {
-        const m = ring.peek()
-        if (m === undefined) break
-        const add = out.length === 0 ? m.bytes : m.bytes + 1
-        if (out.length > 0 && bytes + add > maxBatchBytes) break
-        ring.shift()
-        out.push(m)
-        bytes += add
-        queuedBytes -= m.bytes
+    type Send = (batch: ReadonlyArray<Message.EncodedMessage>) => Effect.Effect<void>
+
+    const sendRange = (send: Send, carry: ReadonlyArray<Message.EncodedMessage>, start: number, end: number) =>
+      send(start === 0 && end === carry.length ? carry : carry.slice(start, end))
+
+    const sendAll = (send: Send, carry: ReadonlyArray<Message.EncodedMessage>): Effect.Effect<void> =>
+      Effect.forEach(Batch.cutAll(limits, carry), ([start, end]) => sendRange(send, carry, start, end), {
+        discard: true
+      })
+
+    // Sends what is ready: everything once `flushAt` messages are carried or callers are held up by a
+    // full queue, otherwise the requests the carry fills. Returns the new carry.
+    const sendReady = (send: Send, carry: Array<Message.EncodedMessage>): Effect.Effect<Array<Message.EncodedMessage>> => {
+      if (carry.length >= settings.flushAt || (carry.length > 0 && admission.pressed())) {
+        return Effect.as(sendAll(send, carry), [])
       }
-      headSeq += out.length
-      space.unsafeOpen()
-      return out
+      if (!Batch.fillsRequest(limits, carry)) return Effect.succeed(carry)
+      return Effect.gen(function*() {
+        let start = 0
+        while (Batch.fillsRequest(limits, carry, start)) {
+          const end = Batch.cutEnd(limits, carry, start)
+          yield* sendRange(send, carry, start, end)
+          start = end
+        }
+        return carry.slice(start)
+      })
     }
 
-    // --- the consumer ---
-
-    const waitForWork: Effect.Effect<void> = Effect.suspend(() => {
-      if (shouldSend()) return Effect.void
-      wake.unsafeClose()
-      if (shouldSend()) return Effect.void
-      return Effect.zipRight(wake.await, waitForWork)
-    })
-
-    // While a burst is still arriving, let it fill the batch: a trickle is sent at once, a burst in
-    // few full requests.
-    const linger: Effect.Effect<void> = Effect.gen(function*() {
-      if (closing || headSeq < drainTarget) return
-      for (let round = 0; round < maxLingerRounds && !batchIsFull(); round++) {
-        const before = ring.size
-        yield* Effect.yieldNow()
-        if (ring.size <= before || closing) return
-      }
-    })
-
-    const consumer = Effect.gen(function*() {
-      for (;;) {
-        yield* slots.take(1)
-        yield* waitForWork
-        yield* linger
-        const messages = cut()
-        if (messages.length === 0) {
-          yield* slots.release(1)
-          continue
-        }
-        const entry: InFlight = {
-          messages,
-          minSeq: messages[0]!.seq,
-          attempts: 0,
-          lastError: undefined,
-          settled: false
-        }
-        inflight.add(entry)
-        yield* Metric.set(Metrics.queueDepth, ring.size)
-        yield* FiberSet.run(senders, deliver(entry).pipe(Effect.ensuring(slots.release(1)), background))
-      }
-    })
-
-    const tick = Effect.suspend(() => {
-      drainTarget = tailSeq
-      if (ring.size > 0) wake.unsafeOpen()
-      return Effect.zipRight(publishDrops, Metric.set(Metrics.queueDepth, ring.size))
-    })
-
-    const consumerFiber = yield* Effect.forkScoped(background(consumer))
-    yield* Effect.forkScoped(
-      background(Effect.zipRight(Effect.sleep(settings.flushInterval), Effect.repeat(tick, Schedule.spaced(settings.flushInterval))))
+    const awaitInFlight = Effect.flatMap(
+      Ref.get(inFlight),
+      (set) => Effect.forEach(set, Deferred.await, { discard: true })
     )
 
-    const awaitDrained = (target: number): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        if (lowWatermark() >= target) return Effect.void
-        if (drainTarget < target) drainTarget = target
-        wake.unsafeOpen()
-        return Effect.flatMap(Deferred.make<void>(), (deferred) => {
-          waiters.push({ target, deferred })
-          checkWaiters()
-          return Deferred.await(deferred)
-        })
+    // A marker: what was carried before it has been sent. Returns `false` for the close.
+    const onMarker = (marker: Admission.Marker): Effect.Effect<boolean> => {
+      switch (marker.kind) {
+        case "tick":
+          return Effect.succeed(true)
+        case "flush":
+          return Effect.as(
+            FiberSet.run(flushWaiters, Effect.ensuring(awaitInFlight, Deferred.succeed(marker.done!, undefined))),
+            true
+          )
+        case "close":
+          return Effect.as(Effect.zipRight(awaitInFlight, Deferred.succeed(marker.done!, undefined)), false)
+      }
+    }
+
+    // One round of the consumer: with a slot in flight in hand and work signalled, take what is queued
+    // (at most a batch's worth) and send what is ready. Holding a slot first means the consumer takes
+    // messages only when it can send them: while every slot is busy they wait in the queue, where the
+    // overflow policy (and `dropOldest`) can reach them. The carry is the loop's state; `undefined`
+    // ends the loop (after the close marker).
+    const round = (carry: Array<Message.EncodedMessage>): Effect.Effect<Array<Message.EncodedMessage> | undefined> =>
+      Effect.gen(function*() {
+        yield* slots.take(1)
+        yield* ready.await
+        // Closed before taking: a signal raised after this point is for items this take may miss.
+        ready.unsafeClose()
+        const held = yield* Ref.make(true)
+        const send: Send = (batch) =>
+          Effect.flatMap(Ref.getAndSet(held, false), (h) => h ? start(batch) : Effect.zipRight(slots.take(1), start(batch)))
+        const items = yield* Queue.takeUpTo(queue, settings.maxBatchMessages)
+        let taken = 0
+        let next: Array<Message.EncodedMessage> | undefined = carry
+        for (const item of items) {
+          if (item instanceof Admission.Marker) {
+            yield* sendAll(send, next)
+            next = []
+            if (!(yield* onMarker(item))) {
+              next = undefined
+              break
+            }
+          } else {
+            next.push(item)
+            taken++
+          }
+        }
+        yield* outcomes.accepted(taken)
+        if (next !== undefined) next = yield* sendReady(send, next)
+        if (next !== undefined && next.length > 0) yield* armTimer
+        // Items left behind (a take stops at a batch's worth), or callers admitted by this round that
+        // complete a batch: another round.
+        if (Option.getOrElse(queue.unsafeSize(), () => 0) > 0) wake()
+        if (yield* Ref.get(held)) yield* slots.release(1)
+        yield* Metric.set(Metrics.queueDepth, admission.depth())
+        return next
       })
 
-    const flush = Effect.suspend(() => Effect.zipRight(awaitDrained(tailSeq), publishDrops)).pipe(
-      Effect.withSpan("Analytics.flush")
-    )
+    const consumer = Effect.iterate<Array<Message.EncodedMessage> | undefined, never, never>([], {
+      while: (carry) => carry !== undefined,
+      body: (carry) => round(carry!)
+    })
 
+    yield* Effect.forkScoped(background(consumer))
+
+    // Registered last, so it runs first when the scope closes: before the fibers above are interrupted.
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
-        closing = true
-        wake.unsafeOpen()
-        space.unsafeOpen()
-        const target = tailSeq
+        admission.close()
+        const done = yield* Deferred.make<void>()
+        offerMarker(new Admission.Marker("close", done))
         // Finalizers run uninterruptibly: the wait must be interruptible for the timeout to end it.
-        const drained = yield* Effect.timeoutOption(Effect.interruptible(awaitDrained(target)), settings.shutdownTimeout)
-        if (Option.isNone(drained)) {
-          yield* Fiber.interrupt(consumerFiber)
+        const inTime = yield* Effect.timeoutOption(Effect.interruptible(Deferred.await(done)), settings.shutdownTimeout)
+        if (Option.isNone(inTime)) {
+          yield* Deferred.succeed(deadline, undefined)
+          // Interrupted senders report their batches; the consumer fails what it still holds at once.
           yield* FiberSet.clear(senders)
-          const unfinished = Array.from(inflight)
-          for (const entry of unfinished) {
-            yield* settle(entry, {
-              _tag: "Failed",
-              messages: refs(entry.messages),
-              reason: "ShutdownTimeout",
-              error: entry.lastError,
-              attempts: entry.attempts
-            })
-          }
-          const left: Array<Queued> = []
-          for (let m = ring.shift(); m !== undefined; m = ring.shift()) left.push(m)
-          headSeq += left.length
-          queuedBytes = 0
-          if (left.length > 0) {
-            yield* publish({ _tag: "Failed", messages: refs(left), reason: "ShutdownTimeout", error: undefined, attempts: 0 })
-          }
-          const lost = left.length + unfinished.reduce((n, e) => n + e.messages.length, 0)
+          yield* Deferred.await(done)
           yield* Effect.logWarning(
-            `analytics shutdown timed out after ${Duration.format(settings.shutdownTimeout)}: ${lost} messages failed`
+            `analytics shutdown timed out after ${
+              Duration.format(settings.shutdownTimeout)
+            }: what was not delivered by then failed (ShutdownTimeout)`
           )
         }
-        yield* publishDrops
-        yield* Metric.set(Metrics.queueDepth, ring.size)
-        checkWaiters()
-        isClosed = true
+        yield* Metric.set(Metrics.queueDepth, admission.depth())
+        yield* outcomes.warnLosses
+        yield* outcomes.end
         yield* Deferred.succeed(closed, undefined)
       }).pipe(background)
     )
 
-    // A stream of outcomes that ends once the client has closed and everything published was read.
-    const outcomes = Stream.unwrapScoped(Effect.map(PubSub.subscribe(outcomesHub), (dequeue) => {
-      const pull: Effect.Effect<Chunk.Chunk<Outcome.Outcome>, Option.Option<never>> = Effect.flatMap(
-        Queue.takeAll(dequeue),
-        (items) => {
-          if (Chunk.isNonEmpty(items)) return Effect.succeed(items)
-          if (isClosed) return Effect.fail(Option.none())
-          return Effect.raceFirst(
-            Effect.map(Queue.take(dequeue), Chunk.of),
-            Effect.as(Deferred.await(closed), Chunk.empty<Outcome.Outcome>())
-          ).pipe(Effect.flatMap((chunk) => Chunk.isNonEmpty(chunk) ? Effect.succeed(chunk) : pull))
-        }
-      )
-      return Stream.repeatEffectChunkOption(pull)
-    }))
-
-    const client: Client = {
-      accept,
-      flush,
-      subscribe: PubSub.subscribe(outcomesHub),
-      outcomes
+    const acceptNow = (type: Message.MessageType, input: unknown): Effect.Effect<string, CallError> | Admission.Waiter => {
+      if (admission.isClosing()) return Effect.fail(new ClientClosed({ messageType: type }))
+      const encoded = encode(type, input)
+      if (Effect.isEffect(encoded)) return encoded
+      if (!settings.enabled) return Effect.as(outcomes.disabled([encoded]), encoded.messageId)
+      if (admission.tryOffer(encoded)) return Effect.succeed(encoded.messageId)
+      const overflow = admission.overflow(encoded)
+      return overflow instanceof Admission.Waiter ? overflow : Effect.as(overflow, encoded.messageId)
     }
-    return client
+
+    // A waiting caller's fiber suspends until its turn (or its deadline, or the close); interrupted, it
+    // gives up its place.
+    const awaitTurn = (waiter: Admission.Waiter): Effect.Effect<string, ClientClosed> =>
+      Effect.async<string, ClientClosed>((resume) => {
+        waiter.listen((exit) => resume(Exit.isSuccess(exit) ? Effect.succeed(waiter.message.messageId) : Exit.failCause(exit.cause)))
+        return Effect.sync(() => waiter.cancel())
+      })
+
+    const flush: Effect.Effect<void> = Effect.suspend(() => {
+      if (admission.isClosing()) return Deferred.await(closed)
+      return Effect.flatMap(Deferred.make<void>(), (done) => {
+        offerMarker(new Admission.Marker("flush", done))
+        return Deferred.await(done)
+      })
+    }).pipe(Effect.withSpan("Analytics.flush"))
+
+    return {
+      accept: (type, input) =>
+        Effect.suspend(() => {
+          const result = acceptNow(type, input)
+          return result instanceof Admission.Waiter ? awaitTurn(result) : result
+        }),
+      acceptNow,
+      flush,
+      subscribe: outcomes.subscribe,
+      outcomes: outcomes.stream,
+      outcomesFromNow: outcomes.streamFromNow
+    } satisfies Client
   })

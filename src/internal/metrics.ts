@@ -62,3 +62,23 @@ export const requestDuration = Metric.histogram(
   MetricBoundaries.exponential({ start: 1, factor: 2, count: 16 }),
   "Duration of one delivery attempt in milliseconds"
 )
+
+const taggedCache = new Map<Metric.Metric.Counter<number>, Map<string, Metric.Metric.Counter<number>>>()
+
+/**
+ * `Metric.tagged` with one tag, made once per value: a tagged metric made afresh for every update is
+ * looked up in the registry every time.
+ *
+ * @internal
+ */
+export const tagged = (
+  metric: Metric.Metric.Counter<number>,
+  key: string,
+  value: string
+): Metric.Metric.Counter<number> => {
+  let byValue = taggedCache.get(metric)
+  if (byValue === undefined) taggedCache.set(metric, byValue = new Map())
+  let out = byValue.get(`${key}=${value}`)
+  if (out === undefined) byValue.set(`${key}=${value}`, out = Metric.tagged(metric, key, value))
+  return out
+}

@@ -85,9 +85,15 @@ export const headers = (
   return out
 }
 
+// An HTTP date (RFC 9110, section 5.6.7): the IMF-fixdate form, and the obsolete RFC 850 and asctime
+// forms. Anything else (`-1`, `soon`) is not a date, whatever `Date.parse` would make of it.
+const httpDate =
+  /^(?:[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT|[A-Z][a-z]+, \d{2}-[A-Z][a-z]{2}-\d{2} \d{2}:\d{2}:\d{2} GMT|[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4})$/
+
 /**
  * Parses a `Retry-After` header: a number of seconds or an HTTP date. Returns milliseconds from
- * `nowMillis`, never negative, or `undefined` when the header is absent or unreadable.
+ * `nowMillis`, never negative, or `undefined` when the header is absent or unreadable (a negative
+ * number, arbitrary text).
  *
  * @internal
  */
@@ -96,6 +102,7 @@ export const parseRetryAfter = (value: string | undefined, nowMillis: number): n
   const trimmed = value.trim()
   if (trimmed === "") return undefined
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000)
+  if (!httpDate.test(trimmed)) return undefined
   const date = Date.parse(trimmed)
   if (Number.isNaN(date)) return undefined
   return Math.max(0, date - nowMillis)

@@ -149,10 +149,17 @@ export const scenarios: ReadonlyArray<Scenario> = [
     expect: { noLoss: false, timeouts: "none", retries: true, someFailed: true }
   },
   {
-    name: "down 1.5 s with a 500-message queue",
+    name: "down 1.5 s with a 500-message queue, callers wait (the default)",
     messages: 3_000,
     phases: [{ fault: { _tag: "down" }, millis: 1_500 }],
     options: { maxQueueSize: 500 },
+    expect: { noLoss: true, timeouts: "none", retries: true }
+  },
+  {
+    name: "down 1.5 s with a 500-message queue, dropNewest",
+    messages: 3_000,
+    phases: [{ fault: { _tag: "down" }, millis: 1_500 }],
+    options: { maxQueueSize: 500, overflow: "dropNewest" },
     expect: { noLoss: false, timeouts: "none", retries: true, someDropped: true }
   },
   {
@@ -235,7 +242,7 @@ export const run = (scenario: Scenario): Effect.Effect<Row> =>
       host: server.url,
       ...baseOptions,
       ...scenario.options
-    }).pipe(Layer.provide(scenario.http === "undici" ? NodeHttpClient.layerUndici : FetchHttpClient.layer))
+    }).pipe(Layer.provide(scenario.http === "undici" ? NodeHttpClient.layerUndici : FetchHttpClient.layer), Layer.orDie)
 
     // The client's own scope, closed explicitly below; a child of the run's scope, so that an
     // interrupted run still closes the client.

@@ -168,8 +168,11 @@ export const clientLayer = (
       ...(Option.isSome(flags.timeout) ? { timeout: flags.timeout.value } : {}),
       ...overrides
     }
+    const invalid = Analytics.checkOptions(base)
+    if (invalid !== undefined) return yield* usageError(invalid.message)
+    // The options were checked just above: building the client cannot fail with InvalidOptions.
     if (flags.dryRun) {
-      return Analytics.layerWithoutTransport({ ...base, enabled: false }).pipe(Layer.provide(refusing))
+      return Analytics.layerWithoutTransport({ ...base, enabled: false }).pipe(Layer.provide(refusing), Layer.orDie)
     }
     if (Option.isNone(flags.writeKey)) {
       return yield* usageError("no write key: pass --write-key or set ANALYTICS_WRITE_KEY")
@@ -177,5 +180,5 @@ export const clientLayer = (
     if (Option.isSome(flags.host) && !/^https?:\/\/[^/]/.test(flags.host.value)) {
       return yield* usageError(`--host must be an http:// or https:// URL, got ${JSON.stringify(flags.host.value)}`)
     }
-    return Analytics.layer(base).pipe(Layer.provide(NodeHttpClient.layerUndici))
+    return Analytics.layer(base).pipe(Layer.provide(NodeHttpClient.layerUndici), Layer.orDie)
   })

@@ -1,0 +1,269 @@
+/**
+ * Delivery of one batch: attempts through the `Transport` under `Effect.retry` with the retry
+ * `Schedule`, the client-wide 429 pause, the split of a batch the collector refuses as too large (413),
+ * and exactly one outcome per message, whatever ends the delivery (an answer, a failure, a defect of
+ * the transport, or the interruption that ends a shutdown past its timeout).
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Metric from "effect/Metric"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as Intervals from "effect/ScheduleIntervals"
+import { describeReason, type TransportError } from "../AnalyticsError.js"
+import type { EncodedMessage } from "../Message.js"
+import type * as Outcome from "../Outcome.js"
+import type { Delivery, TransportService } from "../Transport.js"
+import * as Batch from "./core/batch.js"
+import * as Metrics from "./metrics.js"
+import type { Outcomes } from "./outcomes.js"
+import type { RateLimit } from "./rateLimit.js"
+
+/**
+ * Statuses that retrying may fix (SPEC section 4): 408, 410, 429, 460 and 5xx except 501 and 505.
+ * Everything else, 3xx included, is final.
+ *
+ * @internal
+ */
+export const isRetryableStatus = (status: number): boolean =>
+  status === 408 || status === 410 || status === 429 || status === 460 ||
+  (status >= 500 && status <= 599 && status !== 501 && status !== 505)
+
+/** @internal */
+export const isRetryable = (error: TransportError): boolean => {
+  switch (error.reason._tag) {
+    case "Status":
+      return isRetryableStatus(error.reason.status)
+    case "Network":
+    case "Timeout":
+      return true
+    default:
+      return false
+  }
+}
+
+/** The pause a 429 asks for, in milliseconds, when it says. @internal */
+export const rateLimitPause = (error: TransportError): number | undefined =>
+  error.reason._tag === "Status" && error.reason.status === 429 ? error.reason.retryAfterMillis : undefined
+
+/** @internal */
+export interface Settings {
+  readonly retrySchedule: Schedule.Schedule<unknown, TransportError>
+  readonly retryBudget: Duration.Duration
+  readonly maxRetryAfter: Duration.Duration
+  readonly limits: Batch.Limits
+}
+
+/**
+ * Stops `self` once the waits it chose add up to more than `budgetMillis`, calling `onExhausted` then.
+ * The budget counts the time between attempts, chosen by the schedule itself: no clock is read, so a
+ * clock step cannot stretch or shorten it.
+ */
+const withinBudget = <Out, In, R>(
+  self: Schedule.Schedule<Out, In, R>,
+  budgetMillis: number,
+  onExhausted: Effect.Effect<void>
+): Schedule.Schedule<Out, In, R> =>
+  Schedule.makeWithState<readonly [unknown, number], In, Out, R>([self.initial, 0], (now, input, [state, waited]) =>
+    Effect.flatMap(self.step(now, input, state), ([next, out, decision]) => {
+      if (ScheduleDecision.isDone(decision)) return Effect.succeed([[next, waited] as const, out, decision] as const)
+      const total = waited + Math.max(0, Intervals.start(decision.intervals) - now)
+      return total <= budgetMillis
+        ? Effect.succeed([[next, total] as const, out, decision] as const)
+        : Effect.as(onExhausted, [[next, total] as const, out, ScheduleDecision.done] as const)
+    }))
+
+/**
+ * The retry policy of one batch: the user's schedule, consulted only for errors retrying can fix; a
+ * 429 that says how long to wait waits at least that long (capped by `maxRetryAfter`); every retry,
+ * 429s included, counts against the schedule (so `Retry-After: 0` cannot make a tight loop); and the
+ * batch's retry budget (the waits between its attempts add up to at most `retryBudget`).
+ *
+ * @internal
+ */
+export const retryPolicy = (
+  settings: Settings,
+  onBudgetExhausted: Effect.Effect<void>
+): Schedule.Schedule<TransportError, TransportError> => {
+  const cap = Duration.toMillis(settings.maxRetryAfter)
+  const policy = Schedule.passthrough(settings.retrySchedule).pipe(
+    Schedule.whileInput(isRetryable),
+    Schedule.modifyDelay((error, delay) => {
+      const pause = rateLimitPause(error)
+      return pause === undefined ? delay : Duration.max(delay, Duration.millis(Math.min(pause, cap)))
+    })
+  )
+  return withinBudget(policy, Duration.toMillis(settings.retryBudget), onBudgetExhausted)
+}
+
+/** A part of a batch waiting for its outcome: the batch itself, or a half of it after a 413. */
+interface Part {
+  readonly messages: ReadonlyArray<EncodedMessage>
+  /** Attempts made so far; the next attempt's number. */
+  readonly attempts: Ref.Ref<number>
+  readonly lastError: Ref.Ref<TransportError | undefined>
+}
+
+const makePart = (messages: ReadonlyArray<EncodedMessage>): Effect.Effect<Part> =>
+  Effect.zipWith(Ref.make(0), Ref.make<TransportError | undefined>(undefined), (attempts, lastError) => ({
+    messages,
+    attempts,
+    lastError
+  }))
+
+const resultTag = (error: TransportError): string =>
+  error.reason._tag === "Status" ? String(error.reason.status) : error.reason._tag.toLowerCase()
+
+/** @internal */
+export interface Deps {
+  readonly transport: TransportService
+  readonly outcomes: Outcomes
+  readonly rateLimit: RateLimit
+  readonly settings: Settings
+}
+
+/**
+ * Builds `deliver`: sends one batch until it has its outcomes. It never fails; when interrupted, the
+ * messages still without an outcome get `Failed` with reason `ShutdownTimeout`.
+ *
+ * @internal
+ */
+export const make = ({ outcomes, rateLimit, settings, transport }: Deps) => {
+  const cap = Duration.toMillis(settings.maxRetryAfter)
+
+  const attempt = (part: Part, bodyBytes: number): Effect.Effect<Delivery, TransportError> =>
+    Effect.gen(function*() {
+      yield* rateLimit.await
+      const attempt = yield* Ref.getAndUpdate(part.attempts, (n) => n + 1)
+      const started = yield* Clock.currentTimeMillis
+      const result = yield* Effect.either(transport.send({ messages: part.messages, attempt }))
+      yield* Metric.update(Metrics.requestDuration, (yield* Clock.currentTimeMillis) - started)
+      if (result._tag === "Right") {
+        yield* Metric.increment(Metrics.tagged(Metrics.requests, "result", String(result.right.status)))
+        return result.right
+      }
+      const error = result.left
+      yield* Ref.set(part.lastError, error)
+      yield* Metric.increment(Metrics.tagged(Metrics.requests, "result", resultTag(error)))
+      const pause = rateLimitPause(error)
+      if (pause !== undefined) yield* rateLimit.pause(Math.min(pause, cap))
+      if (isRetryable(error)) {
+        yield* Effect.logDebug(`batch attempt failed, will retry if the policy allows: ${describeReason(error.reason)}`)
+          .pipe(
+            Effect.annotateLogs({ attempts: attempt + 1, messages: part.messages.length, bodyBytes }),
+            Effect.whenLogLevel("Debug")
+          )
+      }
+      return yield* Effect.fail(error)
+    })
+
+  const failed = (part: Part, reason: Outcome.FailureReason, log: boolean): Effect.Effect<void> =>
+    Effect.gen(function*() {
+      const error = yield* Ref.get(part.lastError)
+      const attempts = yield* Ref.get(part.attempts)
+      if (log) {
+        yield* Effect.logWarning(
+          `batch of ${part.messages.length} messages failed (${reason})${error ? `: ${describeReason(error.reason)}` : ""}`
+        ).pipe(Effect.annotateLogs({ reason, attempts, messages: part.messages.length }))
+      }
+      yield* outcomes.publish({ _tag: "Failed", messages: part.messages, reason, error, attempts })
+    })
+
+  /**
+   * Sends one part with its retries and says what became of it: an outcome to publish, or two halves
+   * to send instead (a 413 on more than one message).
+   */
+  const run = (part: Part) =>
+    Effect.gen(function*() {
+      const bodyBytes = Batch.bodyBytes(settings.limits, part.messages)
+      yield* Metric.update(Metrics.batchBytes, bodyBytes)
+      yield* Metric.update(Metrics.batchMessages, part.messages.length)
+      const budgetExhausted = yield* Ref.make(false)
+      const policy = retryPolicy(settings, Ref.set(budgetExhausted, true))
+      return { bodyBytes, budgetExhausted, retried: Effect.retry(attempt(part, bodyBytes), policy) }
+    })
+
+  const conclude = (
+    part: Part,
+    bodyBytes: number,
+    exit: Exit.Exit<Delivery, TransportError>,
+    budgetExhausted: boolean
+  ): Effect.Effect<ReadonlyArray<Part>> => {
+    if (Exit.isSuccess(exit)) {
+      return Effect.flatMap(Ref.get(part.attempts), (attempts) =>
+        outcomes.publish({ _tag: "Delivered", messages: part.messages, status: exit.value.status, attempts, bodyBytes })
+          .pipe(
+            Effect.zipRight(
+              Effect.logDebug("batch delivered").pipe(
+                Effect.annotateLogs({ messages: part.messages.length, bytes: bodyBytes, attempts }),
+                Effect.whenLogLevel("Debug")
+              )
+            ),
+            Effect.as([])
+          ))
+    }
+    // Interrupted: the close ran out of time (the cause may also hold the failure being retried).
+    if (Cause.isInterrupted(exit.cause)) return Effect.as(failed(part, "ShutdownTimeout", false), [])
+    const failure = Cause.failureOption(exit.cause)
+    if (failure._tag === "None") {
+      // The transport died: a bug in it. Report the batch, log the cause, keep the client running.
+      return Effect.logError("the transport died while sending a batch", exit.cause).pipe(
+        Effect.zipRight(failed(part, "TransportDefect", false)),
+        Effect.as([])
+      )
+    }
+    const error = failure.value
+    if (error.reason._tag === "Status" && error.reason.status === 413) {
+      const halves = Batch.halve(part.messages)
+      if (halves !== undefined) {
+        return Effect.zipRight(
+          Effect.logDebug(`the collector refused a batch of ${part.messages.length} messages as too large: splitting it`),
+          Effect.all([makePart(halves[0]), makePart(halves[1])])
+        )
+      }
+    }
+    const reason: Outcome.FailureReason = !isRetryable(error)
+      ? "NotRetryable"
+      : budgetExhausted
+      ? "RetryBudgetExhausted"
+      : "RetriesExhausted"
+    return Effect.as(failed(part, reason, true), [])
+  }
+
+  /** Delivers `messages` until each has its outcome. */
+  const deliver = (messages: ReadonlyArray<EncodedMessage>): Effect.Effect<void> =>
+    Effect.gen(function*() {
+      // The parts without an outcome, in order. Taking one from the list and publishing its outcome
+      // (or putting its halves back) happen together, without interruption in between.
+      const pending = yield* Ref.make<ReadonlyArray<Part>>([yield* makePart(messages)])
+      const step = Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function*() {
+          const parts = yield* Ref.get(pending)
+          const part = parts[0]
+          if (part === undefined) return false
+          const { bodyBytes, budgetExhausted, retried } = yield* run(part)
+          const exit = yield* Effect.exit(restore(retried))
+          const next = yield* conclude(part, bodyBytes, exit, yield* Ref.get(budgetExhausted))
+          yield* Ref.set(pending, [...next, ...parts.slice(1)])
+          return !(Exit.isFailure(exit) && Cause.isInterrupted(exit.cause))
+        })
+      )
+      const loop: Effect.Effect<void> = Effect.flatMap(step, (more) => more ? loop : Effect.void)
+      yield* loop.pipe(
+        Effect.onInterrupt(() =>
+          Effect.flatMap(
+            Ref.getAndSet(pending, []),
+            (parts) => Effect.forEach(parts, (part) => failed(part, "ShutdownTimeout", false), { discard: true })
+          )
+        )
+      )
+    })
+
+  return deliver
+}
