@@ -41,7 +41,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type { CallError, TransportError } from "./AnalyticsError.js"
+import type { CallError, InvalidOptions, TransportError } from "./AnalyticsError.js"
 import * as HttpTransport from "./HttpTransport.js"
 import * as Client from "./internal/client.js"
 import * as Wire from "./internal/wire.js"
@@ -290,7 +290,7 @@ export const layerWithoutTransport = (options: Options): Layer.Layer<Analytics, 
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<Analytics, never, HttpClient.HttpClient> => {
+export const layer = (options: Options): Layer.Layer<Analytics, InvalidOptions, HttpClient.HttpClient> => {
   const writeKey = typeof options.writeKey === "string" ? Redacted.make(options.writeKey) : options.writeKey
   return layerWithoutTransport({ ...options, writeKey }).pipe(
     Layer.provide(HttpTransport.layer({ ...options, writeKey }))
@@ -306,6 +306,7 @@ const optional = <A>(config: Config.Config<A>): Config.Config<A | undefined> =>
  * | key | option |
  * | --- | --- |
  * | `ANALYTICS_WRITE_KEY` (required, redacted) | `writeKey` |
+ * | `ANALYTICS_REGION` (`us`, `eu`) | `region` |
  * | `ANALYTICS_HOST` | `host` |
  * | `ANALYTICS_PATH` | `path` |
  * | `ANALYTICS_GZIP` | `gzip` |
@@ -327,12 +328,14 @@ const optional = <A>(config: Config.Config<A>): Config.Config<A | undefined> =>
  * | `ANALYTICS_DEFAULT_CONTEXT` | `defaultContext` (JSON) |
  * | `ANALYTICS_DEFAULT_INTEGRATIONS` | `defaultIntegrations` (JSON) |
  * | `DEBUG` containing `analytics` | `debug` |
+ * | `ANALYTICS_OAUTH_CLIENT_ID`, `ANALYTICS_OAUTH_KEY_ID`, `ANALYTICS_OAUTH_PRIVATE_KEY` (redacted), `ANALYTICS_OAUTH_AUTH_SERVER`, `ANALYTICS_OAUTH_SCOPE` | `oauth` (see `HttpTransport.oauthConfig`) |
  *
  * @since 0.1.0
  * @category config
  */
 export const config: Config.Config<Options> = Config.all({
   writeKey: Config.redacted("ANALYTICS_WRITE_KEY"),
+  region: HttpTransport.regionConfig,
   host: optional(Config.string("ANALYTICS_HOST")),
   path: optional(Config.string("ANALYTICS_PATH")),
   gzip: optional(Config.boolean("ANALYTICS_GZIP")),
@@ -355,7 +358,8 @@ export const config: Config.Config<Options> = Config.all({
   defaultIntegrations: optional(
     Config.map(jsonObjectConfig("ANALYTICS_DEFAULT_INTEGRATIONS"), (value) => value as Message.Integrations)
   ),
-  debug: Config.map(Config.withDefault(Config.string("DEBUG"), ""), (value) => /\banalytics\b/.test(value))
+  debug: Config.map(Config.withDefault(Config.string("DEBUG"), ""), (value) => /\banalytics\b/.test(value)),
+  oauth: HttpTransport.oauthConfig
 })
 
 function jsonObjectConfig(name: string): Config.Config<Message.JsonObject> {
@@ -393,7 +397,7 @@ function jsonObjectConfig(name: string): Config.Config<Message.JsonObject> {
  */
 export const layerConfig = (
   options: Config.Config<Options> = config
-): Layer.Layer<Analytics, ConfigError.ConfigError, HttpClient.HttpClient> =>
+): Layer.Layer<Analytics, ConfigError.ConfigError | InvalidOptions, HttpClient.HttpClient> =>
   Layer.unwrapEffect(Effect.map(options, layer))
 
 /**
@@ -412,7 +416,8 @@ export const layerConfig = (
  * @since 0.1.0
  * @category layers
  */
-export const AnalyticsLayer: Layer.Layer<Analytics, ConfigError.ConfigError, HttpClient.HttpClient> = layerConfig()
+export const AnalyticsLayer: Layer.Layer<Analytics, ConfigError.ConfigError | InvalidOptions, HttpClient.HttpClient> =
+  layerConfig()
 
 /**
  * `identify` through the `Analytics` service in context.

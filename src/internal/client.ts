@@ -106,6 +106,9 @@ export const isRetryable = (error: TransportError): boolean => {
       return true
     case "Encode":
       return false
+    case "OAuth":
+      // The token server's status, by the same rules; unreachable (no status) is retried.
+      return error.reason.status === undefined || isRetryableStatus(error.reason.status)
   }
 }
 

@@ -177,5 +177,6 @@ export const clientLayer = (
     if (Option.isSome(flags.host) && !/^https?:\/\/[^/]/.test(flags.host.value)) {
       return yield* usageError(`--host must be an http:// or https:// URL, got ${JSON.stringify(flags.host.value)}`)
     }
-    return Analytics.layer(base).pipe(Layer.provide(NodeHttpClient.layerUndici))
+    // The flags were checked above: an InvalidOptions left here would be a bug.
+    return Analytics.layer(base).pipe(Layer.provide(NodeHttpClient.layerUndici), Layer.orDie)
   })
