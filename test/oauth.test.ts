@@ -1,6 +1,6 @@
 import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, Fiber, Redacted, TestClock } from "effect"
+import { type Config, ConfigProvider, Effect, Either, Fiber, Redacted, TestClock } from "effect"
 import { generateKeyPairSync } from "node:crypto"
 import { type AnalyticsError, HttpTransport, type Transport } from "../src/index.js"
 import * as Encode from "../src/internal/encode.js"
@@ -313,6 +313,33 @@ describe("OAuth options", () => {
         assert.include(error.message, expected)
         if (pem.length > 80) assert.notInclude(JSON.stringify(error) + error.message, pem.slice(40, 80))
       }
+    }))
+
+  it.effect("from Config: none, all three, or a ConfigError naming the missing one; ANALYTICS_REGION", () =>
+    Effect.gen(function*() {
+      const read = <A>(config: Config.Config<A>, entries: ReadonlyArray<readonly [string, string]>) =>
+        Effect.either(Effect.withConfigProvider(config, ConfigProvider.fromMap(new Map(entries))))
+      assert.deepStrictEqual(yield* read(HttpTransport.oauthConfig, []), Either.right(undefined))
+      const full = yield* read(HttpTransport.oauthConfig, [
+        ["ANALYTICS_OAUTH_CLIENT_ID", clientId],
+        ["ANALYTICS_OAUTH_KEY_ID", keyId],
+        ["ANALYTICS_OAUTH_PRIVATE_KEY", pkcs8.replace(/\n/g, "\\n")],
+        ["ANALYTICS_OAUTH_SCOPE", "tracking_api:write"]
+      ])
+      assert.isTrue(Either.isRight(full))
+      if (Either.isRight(full)) {
+        assert.strictEqual(full.right?.clientId, clientId)
+        assert.isTrue(Redacted.isRedacted(full.right?.privateKey))
+        assert.isUndefined(full.right?.authServer)
+      }
+      const partial = yield* read(HttpTransport.oauthConfig, [["ANALYTICS_OAUTH_CLIENT_ID", clientId]])
+      assert.isTrue(Either.isLeft(partial) && String(partial.left).includes("ANALYTICS_OAUTH_KEY_ID"))
+      const orphan = yield* read(HttpTransport.oauthConfig, [["ANALYTICS_OAUTH_PRIVATE_KEY", pkcs8]])
+      assert.isTrue(Either.isLeft(orphan) && String(orphan.left).includes("ANALYTICS_OAUTH_CLIENT_ID"))
+      const eu = yield* read(HttpTransport.regionConfig, [["ANALYTICS_REGION", "eu"]])
+      assert.isTrue(Either.isRight(eu) && eu.right === "eu")
+      const region = yield* read(HttpTransport.regionConfig, [["ANALYTICS_REGION", "europe"]])
+      assert.isTrue(Either.isLeft(region) && String(region.left).includes("ANALYTICS_REGION"))
     }))
 
   it.scoped("empty ids and a token server that is not an http(s) URL", () =>
