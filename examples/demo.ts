@@ -200,7 +200,10 @@ const local = Effect.gen(function*() {
   yield* Console.log(`local collector listening on ${collector.endpoint} (it checks the write key and Segment's limits)`)
   yield* Console.log("")
 
-  const client = Analytics.layer({ writeKey, host: collector.url }).pipe(Layer.provide(NodeHttpClient.layerUndici))
+  const client = Analytics.layer({ writeKey, host: collector.url }).pipe(
+    Layer.provide(NodeHttpClient.layerUndici),
+    Layer.orDie
+  )
   const { outcomes, oversize } = yield* runOn(client)
   // The client's layer is closed here: everything it accepted was flushed.
 
@@ -242,7 +245,7 @@ const remote = (writeKey: Redacted.Redacted<string>, host: Option.Option<string>
     })
     yield* Console.log(`sending to ${Option.getOrElse(host, () => "https://api.segment.io")} with ANALYTICS_WRITE_KEY`)
     yield* Console.log("")
-    const client = Analytics.layer(options).pipe(Layer.provide(NodeHttpClient.layerUndici))
+    const client = Analytics.layer(options).pipe(Layer.provide(NodeHttpClient.layerUndici), Layer.orDie)
     const { outcomes, oversize } = yield* runOn(client)
     yield* Console.log("")
     for (const outcome of outcomes) yield* Console.log(`outcome: ${describeOutcome(outcome)}`)

@@ -335,6 +335,8 @@ const optional = <A>(config: Config.Config<A>): Config.Config<A | undefined> =>
  */
 export const configKeys = {
   writeKey: "ANALYTICS_WRITE_KEY",
+  region: "ANALYTICS_REGION",
+  oauth: "ANALYTICS_OAUTH_*",
   host: "ANALYTICS_HOST",
   path: "ANALYTICS_PATH",
   gzip: "ANALYTICS_GZIP",
@@ -392,6 +394,7 @@ const jsonObjectConfig = (name: string): Config.Config<Message.JsonObject> =>
  * | key | option |
  * | --- | --- |
  * | `ANALYTICS_WRITE_KEY` (required, redacted) | `writeKey` |
+ * | `ANALYTICS_REGION` (`us`, `eu`) | `region` |
  * | `ANALYTICS_HOST` | `host` |
  * | `ANALYTICS_PATH` | `path` |
  * | `ANALYTICS_GZIP` | `gzip` |
@@ -414,6 +417,7 @@ const jsonObjectConfig = (name: string): Config.Config<Message.JsonObject> =>
  * | `ANALYTICS_DEFAULT_CONTEXT` | `defaultContext` (JSON) |
  * | `ANALYTICS_DEFAULT_INTEGRATIONS` | `defaultIntegrations` (JSON) |
  * | `DEBUG` containing `analytics` | `debug` |
+ * | `ANALYTICS_OAUTH_CLIENT_ID`, `ANALYTICS_OAUTH_KEY_ID`, `ANALYTICS_OAUTH_PRIVATE_KEY` (redacted), `ANALYTICS_OAUTH_AUTH_SERVER`, `ANALYTICS_OAUTH_SCOPE` | `oauth` (see `HttpTransport.oauthConfig`) |
  *
  * `DEBUG` is also read by every client built without the `debug` option (`layer`, `make`, the Promise
  * client); the Promise client reads every other key too, for the options it was not given.
@@ -447,6 +451,8 @@ const debugConfig: Config.Config<boolean | undefined> = Config.map(
 
 function optionalFields() {
   return {
+    region: HttpTransport.regionConfig,
+    oauth: HttpTransport.oauthConfig,
     host: optional(Config.string(configKeys.host)),
     path: optional(Config.string(configKeys.path)),
     gzip: optional(Config.boolean(configKeys.gzip)),
@@ -524,7 +530,8 @@ export const layerConfig = (
  * @since 0.1.0
  * @category layers
  */
-export const AnalyticsLayer: Layer.Layer<Analytics, ConfigError.ConfigError, HttpClient.HttpClient> = layerConfig()
+export const AnalyticsLayer: Layer.Layer<Analytics, ConfigError.ConfigError | InvalidOptions, HttpClient.HttpClient> =
+  layerConfig()
 
 /**
  * `identify` through the `Analytics` service in context.

@@ -107,15 +107,30 @@ export class MessageTooLarge extends Schema.TaggedError<MessageTooLarge>("analyt
 /**
  * The collector answered with a status other than 2xx.
  *
+ * A 3xx is one of them: redirects are never followed (following one would send the write key to
+ * another host), so a collector that moved answers with its status and its `Location`. Text the
+ * server sent (`body`, `location`) has every form of the write key and of OAuth tokens replaced by
+ * `<redacted>`.
+ *
  * @since 0.1.0
  * @category errors
  */
 export class StatusReason extends Schema.TaggedClass<StatusReason>("analytics-effect/StatusReason")("Status", {
   status: Schema.Number,
-  /** The collector's `Retry-After`, converted to milliseconds from now, when it sent one. */
+  /**
+   * How long the collector asked us to wait, in milliseconds from its answer: its `Retry-After` or
+   * `X-RateLimit-Reset`, whichever it sent (the longer of the two if both).
+   */
   retryAfterMillis: Schema.optional(Schema.Number),
-  /** The first bytes of the response body, for diagnosis. */
-  body: Schema.optional(Schema.String)
+  /** The first characters (at most 512) of the response body, for diagnosis. */
+  body: Schema.optional(Schema.String),
+  /**
+   * The `Location` of a 3xx answer (at most 512 characters): where the collector says it moved. Not
+   * followed: reconfigure `host` (or `region`) if it is right.
+   *
+   * @since 0.2.0
+   */
+  location: Schema.optional(Schema.String)
 }) {}
 
 /**
@@ -151,12 +166,29 @@ export class EncodeReason extends Schema.TaggedClass<EncodeReason>("analytics-ef
 }) {}
 
 /**
+ * The OAuth access token could not be obtained from the token server (`oauth` option): the server
+ * refused the assertion (`status` 400 or 401: a wrong client id, key id or key, a revoked key, a scope
+ * the app lacks), answered something else than a token, or could not be reached (no `status`).
+ * `description` says which, with the start of the server's answer, redacted.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class OAuthReason extends Schema.TaggedClass<OAuthReason>("analytics-effect/OAuthReason")("OAuth", {
+  /** The token server's status, when it answered. */
+  status: Schema.optional(Schema.Number),
+  /** The token server's `Retry-After` or `X-RateLimit-Reset`, in milliseconds, when it sent one. */
+  retryAfterMillis: Schema.optional(Schema.Number),
+  description: Schema.String
+}) {}
+
+/**
  * Why one delivery attempt failed.
  *
  * @since 0.1.0
  * @category models
  */
-export const TransportFailureReason = Schema.Union(StatusReason, NetworkReason, TimeoutReason, EncodeReason)
+export const TransportFailureReason = Schema.Union(StatusReason, NetworkReason, TimeoutReason, EncodeReason, OAuthReason)
 
 /**
  * @since 0.1.0
@@ -165,8 +197,9 @@ export const TransportFailureReason = Schema.Union(StatusReason, NetworkReason, 
 export type TransportFailureReason = typeof TransportFailureReason.Type
 
 /**
- * One delivery attempt of a batch failed. The `reason` says how: a non-2xx `Status` (with the code and
- * any `Retry-After`), a `Network` error, a `Timeout`, or an `Encode` failure.
+ * One delivery attempt of a batch failed. The `reason` says how: a non-2xx `Status` (with the code, any
+ * `Retry-After` and, for a redirect, its `Location`), a `Network` error, a `Timeout`, an `Encode`
+ * failure, or an `OAuth` failure to obtain an access token.
  *
  * You meet it inside a `Failed` outcome once retries are exhausted, and in the error channel of
  * `Transport.send` if you call a transport yourself.
@@ -200,14 +233,18 @@ export const describeReason = (reason: TransportFailureReason): string => {
   switch (reason._tag) {
     case "Status":
       return `HTTP ${reason.status}${
-        reason.retryAfterMillis === undefined ? "" : ` (retry after ${reason.retryAfterMillis} ms)`
-      }${reason.body ? `: ${reason.body}` : ""}`
+        reason.location === undefined ? "" : ` redirecting to ${reason.location} (not followed)`
+      }${reason.retryAfterMillis === undefined ? "" : ` (retry after ${reason.retryAfterMillis} ms)`}${
+        reason.body ? `: ${reason.body}` : ""
+      }`
     case "Network":
       return `network error: ${reason.description}`
     case "Timeout":
       return `no response within ${reason.timeoutMillis} ms`
     case "Encode":
       return `could not encode the request: ${reason.description}`
+    case "OAuth":
+      return `no OAuth access token${reason.status === undefined ? "" : ` (token server HTTP ${reason.status})`}: ${reason.description}`
   }
 }
 

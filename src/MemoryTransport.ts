@@ -1,8 +1,9 @@
 /**
  * An in-memory `Transport` for tests, yours and ours. It records every attempt (the exact body and
  * headers the HTTP transport would send, the attempt number, the messages) and answers from a script
- * you set: statuses, `Retry-After`, network errors, timeouts, hangs, delays. Once the script runs out it
- * answers 200.
+ * you set: statuses, `Retry-After` and `X-RateLimit-Reset`, redirects with their `Location`, network
+ * errors, timeouts, hangs, delays. Once the script runs out it answers 200. Its failures are the ones
+ * the HTTP transport reports for the same answers.
  *
  * Delays and timeouts run on Effect's `Clock`, so `TestClock.adjust` drives them.
  *
@@ -53,6 +54,13 @@ export type Step =
     readonly status: number
     /** The `Retry-After` header, as a server would send it: `"3"` or an HTTP date. */
     readonly retryAfter?: string | undefined
+    /**
+     * The `X-RateLimit-Reset` header, as a server would send it: seconds (`"3"`), a Unix time, or an
+     * HTTP date.
+     */
+    readonly rateLimitReset?: string | undefined
+    /** The `Location` header of a 3xx. */
+    readonly location?: string | undefined
     /** Answer after this long (on Effect's `Clock`). */
     readonly delay?: Duration.DurationInput | undefined
   }
@@ -79,6 +87,44 @@ export const status = (code = 200, options?: { readonly delay?: Duration.Duratio
  * @category steps
  */
 export const retryAfter = (code: number, value: string): Step => ({ _tag: "Status", status: code, retryAfter: value })
+
+/**
+ * Answer with `code` (429 by default) and an `X-RateLimit-Reset` header: seconds (`"3"`), a Unix time in
+ * seconds or milliseconds, or an HTTP date.
+ *
+ * @example
+ * ```ts
+ * import { MemoryTransport } from "analytics-effect"
+ *
+ * // Rate limited for 30 seconds, then accepted.
+ * const script = [MemoryTransport.rateLimitReset("30"), MemoryTransport.status(200)]
+ * ```
+ *
+ * @since 0.2.0
+ * @category steps
+ */
+export const rateLimitReset = (value: string, code = 429): Step => ({
+  _tag: "Status",
+  status: code,
+  rateLimitReset: value
+})
+
+/**
+ * Answer with a redirect: `code` (301 by default) and its `Location`. As over HTTP, it is a failure
+ * with that status and location, never followed.
+ *
+ * @since 0.2.0
+ * @category steps
+ */
+export const redirect = (location: string, code = 301): Step => ({ _tag: "Status", status: code, location })
+
+/**
+ * Answer `413 Payload Too Large`: the collector refused the body's size.
+ *
+ * @since 0.2.0
+ * @category steps
+ */
+export const payloadTooLarge: Step = { _tag: "Status", status: 413 }
 
 /**
  * Fail as a network error (connection refused or reset) would.
@@ -246,12 +292,18 @@ export const make = (options: Options = {}): Effect.Effect<Context.Context<Trans
               answeredOk.add(entry)
               return { status: step.status, bodyBytes: Wire.bodyBytes(envelope, request.messages) }
             }
-            const retryAfterMillis = Wire.parseRetryAfter(step.retryAfter, yield* Clock.currentTimeMillis)
+            const headers: Record<string, string | undefined> = {
+              "retry-after": step.retryAfter,
+              "x-ratelimit-reset": step.rateLimitReset
+            }
+            const retryAfterMillis = Wire.retryAfterMillis((name) => headers[name], yield* Clock.currentTimeMillis)
+            const location = Wire.isRedirect(step.status) ? step.location : undefined
             return yield* Effect.fail(fail(
               request,
               new StatusReason({
                 status: step.status,
-                ...(retryAfterMillis === undefined ? {} : { retryAfterMillis })
+                ...(retryAfterMillis === undefined ? {} : { retryAfterMillis }),
+                ...(location === undefined ? {} : { location })
               })
             ))
           }

@@ -311,3 +311,62 @@ describe("MemoryTransport records what HttpTransport sends", () => {
   it.scoped("same body and headers, byte for byte", () => compare(false))
   it.scoped("same with gzip (the memory transport records the uncompressed body)", () => compare(true))
 })
+
+describe("MemoryTransport fails as HttpTransport does for the same answer", () => {
+  const now = Date.parse("2030-01-01T00:00:00.000Z")
+  const cases: ReadonlyArray<readonly [string, MemoryTransport.Step, TestServer.Handler]> = [
+    ["a redirect", MemoryTransport.redirect("https://moved.example/v1/batch"), TestServer.redirect(301, "https://moved.example/v1/batch")],
+    ["a 308 redirect", MemoryTransport.redirect("/v2/batch", 308), TestServer.redirect(308, "/v2/batch")],
+    ["413", MemoryTransport.payloadTooLarge, TestServer.respond(413)],
+    ["429 with X-RateLimit-Reset in seconds", MemoryTransport.rateLimitReset("30"), TestServer.respond(429, { "x-ratelimit-reset": "30" })],
+    [
+      "429 with X-RateLimit-Reset as a Unix time",
+      MemoryTransport.rateLimitReset(String(now / 1000 + 45)),
+      TestServer.respond(429, { "x-ratelimit-reset": String(now / 1000 + 45) })
+    ],
+    ["429 with Retry-After", MemoryTransport.retryAfter(429, "3"), TestServer.respond(429, { "retry-after": "3" })]
+  ]
+
+  for (const [clientName, client] of TestServer.clients) {
+    for (const [name, step, handler] of cases) {
+      it.scoped(`${name} (${clientName})`, () =>
+        Effect.gen(function*() {
+          yield* TestClock.setTime(now)
+          const batch = yield* messages(2)
+          const server = yield* TestServer.start(handler)
+          const http = yield* HttpTransport.make({ writeKey: Redacted.make("test-write-key"), host: server.origin })
+          const overHttp = yield* Effect.flip(http.send(request(batch, 1)))
+          const inMemory = yield* Effect.flip(
+            Effect.flatMap(Transport.Transport, (t) => t.send(request(batch, 1))).pipe(withMemory({ script: [step] }))
+          )
+          assert.strictEqual(inMemory.reason._tag, "Status")
+          assert.deepStrictEqual(
+            [inMemory.message, inMemory.messages, inMemory.attempt, { ...inMemory.reason }],
+            [overHttp.message, overHttp.messages, overHttp.attempt, { ...overHttp.reason }]
+          )
+        }).pipe(Effect.provide(client)))
+    }
+  }
+
+  it.effect("the steps' reasons", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(now)
+      const transport = yield* Transport.Transport
+      const batch = yield* messages(1)
+      const reasons = []
+      for (let i = 0; i < 4; i++) reasons.push((yield* Effect.flip(transport.send(request(batch)))).reason)
+      assert.deepStrictEqual(reasons.map((r) => r._tag === "Status" ? [r.status, r.location, r.retryAfterMillis] : r._tag), [
+        [302, "https://eu.example/v1/batch", undefined],
+        [413, undefined, undefined],
+        [429, undefined, 12_000],
+        [429, undefined, 9_000]
+      ])
+    }).pipe(withMemory({
+      script: [
+        MemoryTransport.redirect("https://eu.example/v1/batch", 302),
+        MemoryTransport.payloadTooLarge,
+        MemoryTransport.rateLimitReset("12"),
+        MemoryTransport.rateLimitReset(new Date(now + 9000).toUTCString())
+      ]
+    })))
+})

@@ -21,9 +21,12 @@ export const explain = (error: AnalyticsError.TransportError): string =>
     Match.tag("Status", (reason) =>
       reason.status === 401 || reason.status === 403
         ? "the write key was refused: check ANALYTICS_WRITE_KEY"
+        : reason.location !== undefined
+        ? `the collector moved to ${reason.location}: check host and region (redirects are not followed)`
         : `the collector answered HTTP ${reason.status}${reason.body ? `: ${reason.body}` : ""}`),
     Match.tag("Network", (reason) => `could not reach the collector: ${reason.description}`),
     Match.tag("Timeout", (reason) => `no answer within ${reason.timeoutMillis} ms`),
     Match.tag("Encode", (reason) => `could not compress the request: ${reason.description}`),
+    Match.tag("OAuth", (reason) => `no OAuth access token: ${reason.description}`),
     Match.exhaustive
   )

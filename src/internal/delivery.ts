@@ -43,8 +43,11 @@ export const isRetryable = (error: TransportError): boolean => {
     case "Network":
     case "Timeout":
       return true
-    default:
+    case "Encode":
       return false
+    case "OAuth":
+      // The token server's status, by the same rules; unreachable (no status) is retried.
+      return error.reason.status === undefined || isRetryableStatus(error.reason.status)
   }
 }
 
