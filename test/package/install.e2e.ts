@@ -129,6 +129,16 @@ describe("the tarball", () => {
       }
     }))
 
+  it.live("exports every public module of src/ (all but the barrel and the CLI entry), with typesVersions for node10", () =>
+    Effect.gen(function*() {
+      const modules = Fs.readdirSync(Path.join(root, edition.dir, "src"))
+        .filter((f) => f.endsWith(".ts") && !["index.ts", "bin.ts"].includes(f))
+        .map((f) => f.slice(0, -3))
+        .sort()
+      assert.deepStrictEqual([...publicModules].sort(), modules, "package.json exports")
+      assert.deepStrictEqual(Object.keys(repoPackage.typesVersions["*"]).sort(), modules, "package.json typesVersions")
+    }))
+
   it.live("holds nothing else: no tests, examples, scripts, CLI sources or CLI declarations", () =>
     Effect.gen(function*() {
       const { files } = yield* ready
