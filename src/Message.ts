@@ -180,7 +180,10 @@ const IntegrationSettings: Schema.Schema<boolean | JsonObject> = Schema.declare<
  * @category schemas
  */
 export const Integrations = Schema.Struct(
-  { All: Schema.optional(Schema.Boolean) },
+  // Exact optional (`All?: boolean`, no `| undefined`): the index signature's values are
+  // `boolean | JsonObject`, so `undefined` is refused for `All` as for any other key, and the
+  // emitted declarations stay valid under `exactOptionalPropertyTypes`.
+  { All: Schema.optionalWith(Schema.Boolean, { exact: true }) },
   Schema.Record({ key: Schema.String, value: IntegrationSettings })
 )
 
