@@ -225,13 +225,18 @@ export const make = (
     const post = (request: BatchRequest, authorization: string) =>
       Effect.gen(function*() {
         const sentAt = new Date(yield* Clock.currentTimeMillis).toISOString()
-        const bytes = utf8(Wire.body(envelope, request.messages, sentAt))
-        const payload = settings.gzip
-          ? yield* Effect.mapError(
-            Gzip.gzip(bytes),
-            (cause) => fail(request, new EncodeReason({ description: String(cause) }))
+        const text = Wire.body(envelope, request.messages, sentAt)
+        // Uncompressed, the body goes as text: the HTTP client encodes it once as it writes it (a byte
+        // array would be encoded here and copied again by fetch).
+        const body = settings.gzip
+          ? HttpBody.uint8Array(
+            yield* Effect.mapError(
+              Gzip.gzip(utf8(text)),
+              (cause) => fail(request, new EncodeReason({ description: String(cause) }))
+            ),
+            "application/json"
           )
-          : bytes
+          : HttpBody.text(text, "application/json")
         const httpRequest = HttpClientRequest.post(settings.url, {
           headers: CoreWire.headers({
             authorization,
@@ -239,7 +244,7 @@ export const make = (
             gzip: settings.gzip,
             userAgent: Wire.userAgent
           }),
-          body: HttpBody.uint8Array(payload, "application/json")
+          body
         })
         return yield* Effect.mapError(
           exchange(httpRequest, { bodyTimeout }),

@@ -141,7 +141,7 @@ describe("overflow policies with the transport hung and maxQueueSize 100", () =>
       assert.strictEqual((yield* memory.delivered).length, 151)
     }))
 
-  it.scoped("suspend: a caller waiting at close fails with ClientClosed", () =>
+  it.scoped("suspend: a caller still waiting when the close runs out of time fails with ClientClosed", () =>
     Effect.gen(function*() {
       const { analytics, close, memory } = yield* open({ overflow: "suspend", maxQueueSize: 5, shutdownTimeout: "1 second", flushAt: 1 })
       yield* memory.setFallback(MemoryTransport.hang)
@@ -161,9 +161,15 @@ describe("overflow policies with the transport hung and maxQueueSize 100", () =>
 
 describe("the default overflow policy: wait for room up to overflowTimeout (10 s)", () => {
   /** A client whose first request is in flight until `firstAnswer` has passed, with 20 more queued. */
-  const full = (firstAnswer: Duration.DurationInput) =>
+  const full = (firstAnswer: Duration.DurationInput, options: Partial<Analytics.Options> = {}) =>
     Effect.gen(function*() {
-      const client = yield* openClient({ maxInFlight: 1, maxQueueSize: 20, flushAt: 20, shutdownTimeout: "1 second" })
+      const client = yield* openClient({
+        maxInFlight: 1,
+        maxQueueSize: 20,
+        flushAt: 20,
+        shutdownTimeout: "1 second",
+        ...options
+      })
       yield* client.memory.setScript([MemoryTransport.status(200, { delay: firstAnswer })])
       const ids: Array<string> = []
       for (let i = 0; i < 20; i++) ids.push(yield* client.analytics.track({ userId: "u", event: "in flight", properties: { i } }))
@@ -217,6 +223,26 @@ describe("the default overflow policy: wait for room up to overflowTimeout (10 s
       const delivered = (yield* memory.delivered).map((m) => m.messageId)
       assert.deepStrictEqual(delivered, [...ids, after])
       assert.deepStrictEqual(Outcome.count(yield* takeAll(outcomes)), { delivered: 41, failed: 0, dropped: 0 })
+    }))
+
+  it.scoped("callers waiting for room when the client closes get in, and the final flush delivers them", () =>
+    Effect.gen(function*() {
+      const { analytics, close, ids, memory, outcomes } = yield* full("2 seconds", { shutdownTimeout: "30 seconds" })
+      const waiting = yield* Effect.forEach(
+        Array.from({ length: 30 }, (_, i) => i),
+        (i) => Effect.fork(analytics.track({ userId: "u", event: "waiting at close", properties: { i } }))
+      )
+      for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
+      const closing = yield* Effect.fork(close)
+      for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
+      // A call made after the close started is refused.
+      const late = yield* Effect.flip(analytics.track({ userId: "u", event: "after close" }))
+      assert.strictEqual(late._tag, "ClientClosed")
+      yield* TestClock.adjust(Duration.seconds(2))
+      const waited = yield* Effect.forEach(waiting, Fiber.join)
+      yield* Fiber.join(closing)
+      assert.deepStrictEqual((yield* memory.delivered).map((m) => m.messageId), [...ids, ...waited])
+      assert.deepStrictEqual(Outcome.count(yield* takeAll(outcomes)), { delivered: 70, failed: 0, dropped: 0 })
     }))
 
   it.scoped("waiting callers are served in arrival order", () =>

@@ -16,6 +16,8 @@ export interface DriverSettings {
   /** Driver-specific variant (for analytics-effect: `fetch-default`, `undici-suspend`, ...). */
   readonly variant: string
   readonly writeKey: string
+  /** For a paced producer: events per second (`BENCH_RATE`). */
+  readonly rate: number
 }
 
 export const readSettings = (): DriverSettings => {
@@ -24,7 +26,25 @@ export const readSettings = (): DriverSettings => {
   const count = Number(process.env.BENCH_COUNT ?? process.argv[3] ?? "100000")
   const size = (process.env.BENCH_SIZE ?? process.argv[4] ?? "small") === "large" ? "large" : "small"
   const variant = process.env.BENCH_VARIANT ?? process.argv[5] ?? "default"
-  return { url, count, size, variant, writeKey: process.env.BENCH_WRITE_KEY ?? "bench-write-key" }
+  const rate = Number(process.env.BENCH_RATE ?? "10000")
+  return { url, count, size, variant, writeKey: process.env.BENCH_WRITE_KEY ?? "bench-write-key", rate }
+}
+
+/** How often a paced producer emits its events. */
+export const paceTickMs = 10
+
+/**
+ * A paced producer, as a server handling requests is: every `paceTickMs` it emits the events due by
+ * then (at `settings.rate` per second), calling `emit(i)` for each, until `settings.count`.
+ */
+export const paced = async (settings: DriverSettings, emit: (i: number) => void): Promise<void> => {
+  const start = performance.now()
+  let i = 0
+  while (i < settings.count) {
+    const due = Math.min(settings.count, Math.floor(((performance.now() - start) / 1000) * settings.rate) + 1)
+    for (; i < due; i++) emit(i)
+    if (i < settings.count) await new Promise((resolve) => setTimeout(resolve, paceTickMs))
+  }
 }
 
 /** The input of one `track` call: what a user of any of the libraries would pass. */

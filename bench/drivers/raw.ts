@@ -4,10 +4,13 @@
  * at most 500,000 bytes (envelope included) and 2,500 messages. A keep-alive `node:http` agent sends
  * them with at most `BENCH_RAW_IN_FLIGHT` (default 4) requests in flight; the producer waits when all
  * are busy. Failed requests are retried with a capped exponential backoff. No validation.
+ *
+ * Variant `paced`: the events come at `BENCH_RATE` per second, and what has accumulated is sent once
+ * it reaches 20 events (the batching policy of the libraries' defaults: flushAt 20).
  */
 import { randomUUID } from "node:crypto"
 import * as http from "node:http"
-import { fail, makeEvent, readSettings, report, signalStart, startMeter } from "./common.js"
+import { fail, makeEvent, paced, readSettings, report, signalStart, startMeter } from "./common.js"
 
 const settings = readSettings()
 const maxInFlight = Math.max(1, Number(process.env.BENCH_RAW_IN_FLIGHT ?? "4"))
@@ -76,21 +79,22 @@ const launch = async (parts: Array<string>): Promise<void> => {
   running.add(p)
 }
 
-const main = async () => {
-  signalStart()
-  const meter = startMeter()
-  const { count, size } = settings
+const serialize = (i: number): string => {
+  const event = makeEvent(i, settings.size)
+  return JSON.stringify({
+    ...event,
+    type: "track",
+    messageId: randomUUID(),
+    timestamp: new Date().toISOString(),
+    context: { library }
+  })
+}
+
+const burst = async () => {
   let parts: Array<string> = []
   let bytes = envelopeBytes
-  for (let i = 0; i < count; i++) {
-    const event = makeEvent(i, size)
-    const json = JSON.stringify({
-      ...event,
-      type: "track",
-      messageId: randomUUID(),
-      timestamp: new Date().toISOString(),
-      context: { library }
-    })
+  for (let i = 0; i < settings.count; i++) {
+    const json = serialize(i)
     const n = Buffer.byteLength(json)
     const add = parts.length === 0 ? n : n + 1
     if (parts.length > 0 && (bytes + add > maxBodyBytes || parts.length >= maxBatchMessages)) {
@@ -103,14 +107,36 @@ const main = async () => {
     parts.push(json)
   }
   if (parts.length > 0) await launch(parts)
+}
+
+const pacedFlushAt = 20
+
+const pacedRun = async () => {
+  let parts: Array<string> = []
+  await paced(settings, (i) => {
+    parts.push(serialize(i))
+    if (parts.length >= pacedFlushAt) {
+      const batch = parts
+      parts = []
+      void launch(batch)
+    }
+  })
+  if (parts.length > 0) await launch(parts)
+}
+
+const main = async () => {
+  signalStart()
+  const meter = startMeter()
+  if (settings.variant === "paced") await pacedRun()
+  else await burst()
   await Promise.all(running)
   const m = meter.stop()
   agent.destroy()
   report({
     type: "result",
     driver: "raw",
-    variant: `node-http-${maxInFlight}`,
-    produced: count,
+    variant: settings.variant === "paced" ? `node-http-${maxInFlight}-paced` : `node-http-${maxInFlight}`,
+    produced: settings.count,
     callErrors: 0,
     deliveryErrors,
     ...m

@@ -1,10 +1,10 @@
 /**
  * @segment/analytics-node driver, with its defaults (flushAt 15, flushInterval 10 s, the global
- * `fetch`), pointed at the loopback collector. A synchronous burst of `track` calls, then
- * `closeAndFlush()`.
+ * `fetch`), pointed at the loopback collector. A synchronous burst of `track` calls (or, variant
+ * `paced`, calls at `BENCH_RATE` per second), then `closeAndFlush()`.
  */
 import { Analytics } from "@segment/analytics-node"
-import { fail, makeEvent, readSettings, report, signalStart, startMeter } from "./common.js"
+import { fail, makeEvent, paced, readSettings, report, signalStart, startMeter } from "./common.js"
 
 const settings = readSettings()
 
@@ -18,13 +18,15 @@ const main = async () => {
   })
   let callErrors = 0
   const { count, size } = settings
-  for (let i = 0; i < count; i++) {
+  const track = (i: number) => {
     try {
       analytics.track(makeEvent(i, size))
     } catch {
       callErrors++
     }
   }
+  if (settings.variant === "paced") await paced(settings, track)
+  else for (let i = 0; i < count; i++) track(i)
   // Its default is max(60 s, flushInterval) * 1.25; the parent's hard limit still applies.
   await analytics.closeAndFlush({ timeout: 120_000 })
   const m = meter.stop()

@@ -10,11 +10,12 @@
  * @internal
  */
 import type * as Clock from "effect/Clock"
-import type * as Deferred from "effect/Deferred"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberHandle from "effect/FiberHandle"
+import * as MutableList from "effect/MutableList"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
@@ -101,8 +102,14 @@ export interface Admission {
    * should go now, without waiting for `flushAt` or the interval.
    */
   readonly pressed: () => boolean
-  /** Stops admitting: waiting callers fail with `ClientClosed`. */
+  /**
+   * Stops admitting new calls (they fail with `ClientClosed`); callers already waiting keep their
+   * place and get in as the final flush makes room. `waitersGone` completes once none is left.
+   */
   readonly close: () => void
+  readonly waitersGone: Effect.Effect<void>
+  /** Fails the callers still waiting with `ClientClosed` (the close ran out of time). */
+  readonly refuseWaiters: () => void
   readonly isClosing: () => boolean
   /** Messages in the queue and the carry. */
   readonly depth: () => number
@@ -143,7 +150,13 @@ export const make = (
     // Set when a caller's wait for room ended at its deadline: the collector is not keeping up, so the
     // next callers drop at once instead of each waiting again, until room appears.
     let stalled = false
-    const waiters: Array<Waiter> = []
+    // In arrival order; O(1) at both ends, for a burst of many thousands of waiting callers.
+    const waiters = MutableList.empty<Waiter>()
+    // Completed once the client is closing and nobody waits any more.
+    const noWaiters = yield* Deferred.make<void>()
+    const checkGone = (): void => {
+      if (closing && head() === undefined) Deferred.unsafeDone(noWaiters, Exit.void)
+    }
 
     const fits = (message: EncodedMessage): boolean =>
       count < maxQueueSize && (count === 0 || bytes + message.bytes <= maxQueueBytes)
@@ -159,8 +172,11 @@ export const make = (
 
     // The first caller still waiting; forgets the ones that stopped waiting.
     const head = (): Waiter | undefined => {
-      while (waiters.length > 0 && waiters[0]!.state !== "waiting") waiters.shift()
-      return waiters[0]
+      for (let first = MutableList.head(waiters); first !== undefined; first = MutableList.head(waiters)) {
+        if (first.state === "waiting") return first
+        MutableList.shift(waiters)
+      }
+      return undefined
     }
 
     const tryOffer = (message: EncodedMessage): boolean => {
@@ -174,10 +190,11 @@ export const make = (
       bytes -= size
       if (n > 0) stalled = false
       for (let waiter = head(); waiter !== undefined && fits(waiter.message); waiter = head()) {
-        waiters.shift()
+        MutableList.shift(waiters)
         admit(waiter.message)
         waiter.settle(Exit.void)
       }
+      checkGone()
     }
 
     // One fiber for every deadline: deadlines come in arrival order, so it sleeps until the first
@@ -187,10 +204,13 @@ export const make = (
       if (waiter === undefined) return Effect.void
       const left = waiter.deadline - monotonicMillis(clock)
       if (left > 0) return Effect.zipRight(Effect.sleep(Duration.millis(left)), sweep)
-      waiters.shift()
+      MutableList.shift(waiters)
       stalled = true
       return outcomes.overflowed([waiter.message], boundOf()).pipe(
-        Effect.ensuring(Effect.sync(() => waiter.settle(Exit.void))),
+        Effect.ensuring(Effect.sync(() => {
+          waiter.settle(Exit.void)
+          checkGone()
+        })),
         Effect.zipRight(sweep)
       )
     })
@@ -201,7 +221,7 @@ export const make = (
         waiter.settle(Exit.fail(new ClientClosed({ messageType: message.type })))
         return waiter
       }
-      waiters.push(waiter)
+      MutableList.append(waiters, waiter)
       wake()
       if (Number.isFinite(deadline)) runSweeper(sweep, { onlyIfMissing: true })
       return waiter
@@ -247,14 +267,30 @@ export const make = (
 
     const close = (): void => {
       closing = true
-      for (const waiter of waiters.splice(0)) {
+      wake()
+      checkGone()
+    }
+
+    const refuseWaiters = (): void => {
+      for (let waiter = MutableList.shift(waiters); waiter !== undefined; waiter = MutableList.shift(waiters)) {
         waiter.settle(Exit.fail(new ClientClosed({ messageType: waiter.message.type })))
       }
+      checkGone()
     }
 
     // Full: no more message, or not one more of the largest size, would fit.
     const pressed = (): boolean =>
       head() !== undefined || count >= maxQueueSize || bytes + settings.maxMessageBytes > maxQueueBytes
 
-    return { tryOffer, overflow, release, pressed, close, isClosing: () => closing, depth: () => count }
+    return {
+      tryOffer,
+      overflow,
+      release,
+      pressed,
+      close,
+      waitersGone: Deferred.await(noWaiters),
+      refuseWaiters,
+      isClosing: () => closing,
+      depth: () => count
+    }
   })

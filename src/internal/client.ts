@@ -275,15 +275,25 @@ export const make = (settings: Settings): Effect.Effect<Client, never, Transport
     yield* Effect.forkScoped(background(consumer))
 
     // Registered last, so it runs first when the scope closes: before the fibers above are interrupted.
+    // Closing refuses new calls; callers already waiting for room get in as the queue drains, then
+    // the close marker follows the last of them. All of it within shutdownTimeout.
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
         admission.close()
         const done = yield* Deferred.make<void>()
-        offerMarker(new Admission.Marker("close", done))
+        const markerOffered = yield* Ref.make(false)
+        const offerClose = Effect.flatMap(
+          Ref.getAndSet(markerOffered, true),
+          (offered) => offered ? Effect.void : Effect.sync(() => offerMarker(new Admission.Marker("close", done)))
+        )
+        const finalFlush = admission.waitersGone.pipe(Effect.zipRight(offerClose), Effect.zipRight(Deferred.await(done)))
         // Finalizers run uninterruptibly: the wait must be interruptible for the timeout to end it.
-        const inTime = yield* Effect.timeoutOption(Effect.interruptible(Deferred.await(done)), settings.shutdownTimeout)
+        const inTime = yield* Effect.timeoutOption(Effect.interruptible(finalFlush), settings.shutdownTimeout)
         if (Option.isNone(inTime)) {
           yield* Deferred.succeed(deadline, undefined)
+          admission.refuseWaiters()
+          // The close marker goes in now if it had not (a caller was still waiting for room).
+          yield* offerClose
           // Interrupted senders report their batches; the consumer fails what it still holds at once.
           yield* FiberSet.clear(senders)
           yield* Deferred.await(done)
