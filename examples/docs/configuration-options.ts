@@ -20,7 +20,8 @@ export const AnalyticsLive = Analytics.layer({
   // the queue
   maxQueueSize: 10_000,
   maxQueueBytes: 10_000_000,
-  overflow: "dropNewest",
+  overflow: "wait",
+  overflowTimeout: "10 seconds",
   maxInFlight: 4,
   // retries
   maxRetries: 10,

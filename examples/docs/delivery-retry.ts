@@ -8,7 +8,7 @@ export const FewerRetries = Analytics.layer({ writeKey: "YOUR_WRITE_KEY", maxRet
 )
 
 // Your own policy: any Schedule whose input is the attempt's TransportError. It is consulted only for
-// failures that retrying can fix; a 429 with Retry-After pauses the client without consulting it.
+// failures that retrying can fix, 429s included (a 429 then waits at least its Retry-After).
 export const FixedRetries = Analytics.layer({
   writeKey: "YOUR_WRITE_KEY",
   retrySchedule: Schedule.spaced("2 seconds").pipe(
