@@ -1,4 +1,7 @@
 import { NodeHttpClient } from "@effect/platform-node"
+import { spawn } from "node:child_process"
+import * as path from "node:path"
+import { pathToFileURL } from "node:url"
 import { afterEach, assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { AnalyticsError, MemoryTransport } from "../src/index.js"
@@ -240,4 +243,62 @@ describe("PromiseClient", () => {
       process.env = saved
     }
   })
+
+  it("a script that never calls closeAndFlush ends on its own, and its events arrive", async () => {
+    const collector = await startCollector()
+    const entry = pathToFileURL(path.join(process.cwd(), "dist", "index.js")).href
+    // A plain Node script, as a user writes it: track, then fall off the end.
+    const script = [
+      `import { PromiseClient } from ${JSON.stringify(entry)}`,
+      `const analytics = PromiseClient.createClient({ host: ${JSON.stringify(collector.url)} })`,
+      `for (let i = 0; i < 3; i++) analytics.track({ userId: "u", event: "Script Ran", properties: { i } })`,
+      `await analytics.identify({ userId: "u", traits: { script: true } })`
+    ].join("\n")
+    const started = performance.now()
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      env: { ...process.env, ANALYTICS_WRITE_KEY: writeKey, ANALYTICS_FLUSH_INTERVAL: "1 second" },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let output = ""
+    child.stdout.on("data", (d) => (output += d))
+    child.stderr.on("data", (d) => (output += d))
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL")
+        resolve(null)
+      }, 20_000)
+      child.on("exit", (c) => {
+        clearTimeout(timer)
+        resolve(c)
+      })
+    })
+    assert.strictEqual(code, 0, `the script ended by itself (output: ${output})`)
+    assert.isBelow(performance.now() - started, 15_000)
+    const messages = await Effect.runPromise(collector.messages)
+    assert.deepStrictEqual(messages.map((m) => m.type).sort(), ["identify", "track", "track", "track"])
+  }, 30_000)
+
+  it("an idle client does not keep a script alive", async () => {
+    const entry = pathToFileURL(path.join(process.cwd(), "dist", "index.js")).href
+    const script = [
+      `import { PromiseClient } from ${JSON.stringify(entry)}`,
+      `const analytics = PromiseClient.createClient({ host: "http://127.0.0.1:9" })`,
+      `await analytics.flush()`
+    ].join("\n")
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      env: { ...process.env, ANALYTICS_WRITE_KEY: writeKey },
+      stdio: "ignore"
+    })
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL")
+        resolve(null)
+      }, 10_000)
+      child.on("exit", (c) => {
+        clearTimeout(timer)
+        resolve(c)
+      })
+    })
+    assert.strictEqual(code, 0, "exited without closeAndFlush")
+  }, 20_000)
 })
