@@ -44,6 +44,7 @@ import * as Stream from "effect/Stream"
 import type { CallError, TransportError } from "./AnalyticsError.js"
 import * as HttpTransport from "./HttpTransport.js"
 import * as Client from "./internal/client.js"
+import { positiveInt } from "./internal/core/guards.js"
 import * as Wire from "./internal/wire.js"
 import type * as Message from "./Message.js"
 import type * as Outcome from "./Outcome.js"
@@ -156,9 +157,6 @@ export const retrySchedule = (maxRetries: number = defaults.maxRetries): Schedul
     Schedule.intersect(Schedule.recurs(Math.max(0, maxRetries))),
     Schedule.asVoid
   )
-
-const positiveInt = (n: number | undefined, fallback: number): number =>
-  n === undefined || !Number.isFinite(n) ? fallback : Math.max(1, Math.floor(n))
 
 const toSettings = (options: Options): Client.Settings => {
   const writeKey = typeof options.writeKey === "string" ? Redacted.make(options.writeKey) : options.writeKey
