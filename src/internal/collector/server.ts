@@ -62,7 +62,6 @@ class Gone {
 
 const malformedCodes: ReadonlySet<Collector.RejectionCode> = new Set(["invalid_encoding", "invalid_json", "invalid_batch"])
 
-const utf8Encoder = new TextEncoder()
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true })
 
 /** The write key of a Basic `Authorization` header (the user name; the password is ignored). */
@@ -203,7 +202,7 @@ const validate = (
         )
       )
     }
-    const size = utf8Encoder.encode(JSON.stringify(message)).length
+    const size = Buffer.byteLength(JSON.stringify(message), "utf8")
     if (size > settings.maxMessageBytes) {
       return Either.left(
         new Refused(

@@ -34,12 +34,19 @@ export interface OpenLine {
   readonly generatedId: string | undefined
   /** The next open line with the same messageId (a file may repeat an id). */
   next: OpenLine | undefined
+  /** Its outcome arrived (it stays in the line-ordered queue until the queue's head passes it). */
+  settled: boolean
 }
 
 /** @internal */
 export class Ledger {
-  /** Open lines in line order (a `Map` iterates in insertion order, and lines are opened in order). */
-  private readonly open = new Map<number, OpenLine>()
+  // Lines are opened in line order: a queue of them, whose head is the first line still open once
+  // settled entries are skipped. Settled entries behind the head are dropped when they are the
+  // majority, so the queue holds at most about twice the open lines. (A `Map` keyed by line number
+  // did the same job at several times the cost per line.)
+  private queue: Array<OpenLine> = []
+  private head = 0
+  private open = 0
   /** The oldest open line of each messageId; later ones hang off `next`. */
   private readonly byId = new Map<string, OpenLine>()
   /** Failures not yet released: a binary min-heap on the line number. */
@@ -47,19 +54,25 @@ export class Ledger {
 
   /** Lines waiting for their outcome. */
   get openLines(): number {
-    return this.open.size
+    return this.open
   }
 
   /** The first line still waiting for its outcome. */
   get firstOpenLine(): number | undefined {
-    for (const line of this.open.keys()) return line
-    return undefined
+    const queue = this.queue
+    while (this.head < queue.length && queue[this.head]!.settled) this.head++
+    if (this.head > 1_024 && this.head * 2 > queue.length) {
+      this.queue = queue.slice(this.head)
+      this.head = 0
+    }
+    return this.head < this.queue.length ? this.queue[this.head]!.line : undefined
   }
 
   /** Records a line about to be sent. */
   opened(line: number, messageId: string, text: string, generatedId: string | undefined): OpenLine {
-    const entry: OpenLine = { line, messageId, text, generatedId, next: undefined }
-    this.open.set(line, entry)
+    const entry: OpenLine = { line, messageId, text, generatedId, next: undefined, settled: false }
+    this.queue.push(entry)
+    this.open++
     const head = this.byId.get(messageId)
     if (head === undefined) this.byId.set(messageId, entry)
     else {
@@ -125,7 +138,12 @@ export class Ledger {
   }
 
   private unlink(entry: OpenLine): void {
-    this.open.delete(entry.line)
+    entry.settled = true
+    this.open--
+    if (this.open === 0) {
+      this.queue = []
+      this.head = 0
+    }
     const head = this.byId.get(entry.messageId)
     if (head === entry) {
       if (entry.next === undefined) this.byId.delete(entry.messageId)
