@@ -4,11 +4,13 @@
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Collector from "../src/Collector.js"
 import { moveDashLast } from "../src/internal/cli/main.js"
+import { defaultNamespace } from "../src/internal/core/lineIds.js"
 import { type CliCollector, startCliCollector } from "./support/cliCollector.js"
 
 const root = Path.resolve(import.meta.dirname, "..")
@@ -375,6 +377,16 @@ describe("import", () => {
     for (const id of firstIds) assert.isFalse(otherIds.has(id))
     assert.strictEqual(new Set(firstIds).size, 50)
     for (const id of firstIds) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    // The UUID v5 (SHA-1) of "<line>:<bytes>" in the default namespace, computed here independently.
+    const digest = Crypto.createHash("sha1")
+      .update(Buffer.from(defaultNamespace.replace(/-/g, ""), "hex"))
+      .update("1:")
+      .update(track(0))
+      .digest()
+    digest[6] = (digest[6]! & 0x0f) | 0x50
+    digest[8] = (digest[8]! & 0x3f) | 0x80
+    const hex = digest.subarray(0, 16).toString("hex")
+    assert.strictEqual(firstIds[0], `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`)
   }, 60_000)
 
   it("reads any file safely: __proto__ keys, invalid UTF-8, CR and CRLF endings, control sequences", async () => {

@@ -108,11 +108,33 @@ export const help: Help.Page = {
     "3 I/O error while running, 130 interrupted (the command that resumes it is printed)."
 }
 
-const sha1: Sha1 = (parts) => {
-  const hash = Crypto.createHash("sha1")
-  for (const part of parts) hash.update(part)
-  return hash.digest()
-}
+const utf8 = new TextEncoder()
+let scratch = new Uint8Array(64 * 1024)
+
+// `crypto.hash` (Node 20.12+) hashes in one native call, about twice as fast per line as a `Hash`
+// object (measured on the import benchmark's lines): the parts are copied into one buffer first.
+const oneShot = (Crypto as { hash?: (algorithm: string, data: Uint8Array, encoding: "buffer") => Uint8Array }).hash
+
+const sha1: Sha1 = oneShot === undefined
+  ? (parts) => {
+    const hash = Crypto.createHash("sha1")
+    for (const part of parts) hash.update(part)
+    return hash.digest()
+  }
+  : (parts) => {
+    let length = 0
+    for (const part of parts) length += typeof part === "string" ? part.length * 3 : part.length
+    if (scratch.length < length) scratch = new Uint8Array(length * 2)
+    let at = 0
+    for (const part of parts) {
+      if (typeof part === "string") at += utf8.encodeInto(part, scratch.subarray(at)).written
+      else {
+        scratch.set(part, at)
+        at += part.length
+      }
+    }
+    return oneShot("sha1", scratch.subarray(0, at), "buffer")
+  }
 
 const attempts = (n: number) => `${n} attempt${n === 1 ? "" : "s"}`
 
@@ -240,7 +262,6 @@ const run = (flags: ImportFlags) =>
     )
     let failuresBroken = false
     const writer = yield* Effect.makeSemaphore(1)
-    const utf8 = new TextEncoder()
     // Never fails: a write error is reported once and turns the exit code to 3, and the import goes on.
     const release = (before: number) =>
       writer.withPermits(1)(Effect.suspend(() => {

@@ -18,6 +18,7 @@ import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
+import { isUtf8 } from "node:buffer"
 import * as Http from "node:http"
 import type * as Net from "node:net"
 import * as Zlib from "node:zlib"
@@ -62,7 +63,6 @@ class Gone {
 
 const malformedCodes: ReadonlySet<Collector.RejectionCode> = new Set(["invalid_encoding", "invalid_json", "invalid_batch"])
 
-const utf8Decoder = new TextDecoder("utf-8", { fatal: true })
 
 /** The write key of a Basic `Authorization` header (the user name; the password is ignored). */
 const basicUser = (header: string): string | undefined => {
@@ -153,8 +153,10 @@ const parse = (settings: Settings, bytes: Buffer): Either.Either<unknown, Refuse
       new Refused(400, "too_deep", `the body nests arrays and objects deeper than ${settings.maxJsonDepth} levels`)
     )
   }
+  // Node's native UTF-8 check, then its fast decoding (several times faster than a fatal TextDecoder).
+  if (!isUtf8(bytes)) return Either.left(new Refused(400, "invalid_json", "the body is not valid UTF-8 JSON"))
   try {
-    return Either.right(JSON.parse(utf8Decoder.decode(bytes)) as unknown)
+    return Either.right(JSON.parse(bytes.toString("utf8")) as unknown)
   } catch {
     return Either.left(new Refused(400, "invalid_json", "the body is not valid UTF-8 JSON"))
   }

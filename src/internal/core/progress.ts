@@ -86,13 +86,16 @@ export const render = (stats: Stats, now: number, width: number): string => {
     parts.push({ full: eta, short: eta })
   }
   const limit = Math.max(1, width)
-  const join = (list: ReadonlyArray<string>, sep: string) => list.join(sep)
-  const full = join(parts.map((p) => p.full), "  ")
-  if (full.length <= limit) return full
-  // Short labels, then drop parts from the least useful (the last) until it fits.
+  // Full labels with room between them; then closer together; then short labels, dropping parts from
+  // the least useful (the last) until it fits.
+  const full = parts.map((p) => p.full)
+  for (const separator of ["  ", " "]) {
+    const text = full.join(separator)
+    if (text.length <= limit) return text
+  }
   const short = parts.map((p) => p.short)
-  while (short.length > 1 && join(short, " ").length > limit) short.pop()
-  const text = join(short, " ")
+  while (short.length > 1 && short.join(" ").length > limit) short.pop()
+  const text = short.join(" ")
   return text.length <= limit ? text : text.slice(0, limit)
 }
 
