@@ -545,6 +545,17 @@ describe("interruption", () => {
   }, 60_000)
 })
 
+describe("read errors", () => {
+  // Reading a process's own memory from offset 0 fails with EIO: a real I/O error in the middle of a run.
+  it.runIf(process.platform === "linux")("exit 3 on an I/O error while reading, with the command that resumes it", async () => {
+    const result = await run(["import", "/proc/self/mem", "--json", ...host])
+    assert.strictEqual(result.code, 3, result.stderr)
+    assert.deepInclude(JSON.parse(result.stdout), { read: 0, delivered: 0 })
+    assert.match(result.stderr, /^error: reading \/proc\/self\/mem after line 0: EIO/m)
+    assert.match(result.stderr, /^resume with:\n {2}analytics-effect import \/proc\/self\/mem --from-line 1 /m)
+  }, 30_000)
+})
+
 describe("collector command", () => {
   it("prints each message it receives as one line, refuses a wrong key with the reason, and stops on Ctrl-C with exit 0", async () => {
     const jsonOutput = { stdout: "", stderr: "" }

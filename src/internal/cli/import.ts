@@ -422,7 +422,7 @@ const run = (flags: ImportFlags) =>
       const extra = ["--from-line", String(line)]
       if (failedOut !== undefined) extra.push("--failed-out", nextFailuresFile(failedOut, `from-${line}`))
       return `resume with:\n  ${importCommand(flags, flags.input, extra)}${
-        keyInEnvironment ? "" : "\n(with your --write-key: it is not repeated here)"
+        keyInEnvironment || flags.dryRun ? "" : "\n(with your --write-key: it is not repeated here)"
       }\n`
     }
 
