@@ -85,9 +85,10 @@ export const render = (page: Page, width = 80): string => {
   page.usage.forEach((line, i) => out.push(`${i === 0 ? "Usage: " : "       "}${line}`))
   out.push("")
   out.push(...wrap(page.summary, width))
+  // One column for the whole page, so that its sections line up.
+  const column = Math.min(24, Math.max(...page.sections.flatMap((s) => s.rows.map((r) => r.usage.length))))
   for (const section of page.sections) {
     out.push("", `${section.title}:`)
-    const column = Math.min(24, Math.max(...section.rows.map((r) => r.usage.length)))
     for (const row of section.rows) {
       const textWidth = Math.max(20, width - column - 4)
       const text = wrap(row.text, textWidth)

@@ -138,6 +138,8 @@ const sha1: Sha1 = oneShot === undefined
 
 const attempts = (n: number) => `${n} attempt${n === 1 ? "" : "s"}`
 
+const linesWere = (n: number) => n === 1 ? "1 line was" : `${n} lines were`
+
 const outcomeReason = (outcome: Outcome.Failed | Outcome.Dropped): string =>
   outcome._tag === "Dropped"
     ? `dropped: ${outcome.reason}`
@@ -477,9 +479,9 @@ const run = (flags: ImportFlags) =>
     if (notDelivered > 0 && !stoppedEarly) {
       yield* writeErr(
         failedOut === undefined
-          ? `${notDelivered} lines were not delivered. To keep them in a file, run again with --failed-out FILE ` +
+          ? `${linesWere(notDelivered)} not delivered. To keep them in a file, run again with --failed-out FILE ` +
             "(lines keep their messageIds, so what was delivered is not duplicated)\n"
-          : `${notDelivered} lines were not delivered; they are in ${escapeForTerminal(failedOut)}. Retry them with:\n  ${
+          : `${linesWere(notDelivered)} not delivered; they are in ${escapeForTerminal(failedOut)}. Retry them with:\n  ${
             importCommand(flags, failedOut, ["--failed-out", nextFailuresFile(failedOut, "retry")])
           }\n`
       )
