@@ -142,6 +142,9 @@ describe("deterministic messageIds", () => {
     const line = utf8("{\"type\":\"track\",\"userId\":\"u1\",\"event\":\"E\"}")
     const id = lineMessageId(sha1, ns, 7, line)
     assert.strictEqual(lineMessageId(sha1, ns, 7, line.slice()), id)
+    // The text, as UTF-8, names the same id as the bytes.
+    assert.strictEqual(lineMessageId(sha1, ns, 7, new TextDecoder().decode(line)), id)
+    assert.strictEqual(lineMessageId(sha1, ns, 3, utf8("café ✓")), lineMessageId(sha1, ns, 3, "café ✓"))
     assert.notStrictEqual(lineMessageId(sha1, ns, 8, line), id)
     assert.notStrictEqual(lineMessageId(sha1, ns, 7, utf8("{\"type\":\"track\",\"userId\":\"u2\",\"event\":\"E\"}")), id)
     const other = namespaceOf(sha1, "orders-2024")

@@ -152,13 +152,10 @@ const causedByInterruption = (outcome: Outcome.Outcome): boolean =>
   (outcome._tag === "Failed" && outcome.reason === "ShutdownTimeout") ||
   (outcome._tag === "Dropped" && outcome.reason !== "Disabled")
 
-/** One line read and parsed, waiting to be sent. */
+/** One line read and decoded, waiting to be parsed and sent. */
 interface Work {
   readonly line: number
-  readonly message: Record<string, unknown>
   readonly text: string
-  readonly messageId: string | undefined
-  readonly generatedId: string | undefined
 }
 
 /** Where the input is: checked before anything starts, so that a bad path is a usage error. */
@@ -332,27 +329,18 @@ const run = (flags: ImportFlags) =>
     }
     let stoppedAt: number | undefined // --strict: the first invalid line
     let work: Array<Work> = []
+    // The splitter's callbacks: synchronous, so they only decode; lines are parsed just before they
+    // are sent (`sendWork`), so that a parsed message lives for one call, not for a whole chunk.
     const sink = {
       line: (line: number, bytes: Uint8Array) => {
         stats.lines = line
         if (line < fromLine || stoppedAt !== undefined) return
         const decoded = decodeLine(bytes, line)
-        if (decoded._tag === "InvalidUtf8") {
-          invalid(line, `invalid UTF-8 at byte ${decoded.offset}`, decoded.text, true)
-        } else {
-          const parsed = Ndjson.parseLine(decoded.text)
-          if (parsed._tag === "Blank") return
-          if (parsed._tag === "Invalid") invalid(line, parsed.reason, parsed.text, parsed.raw)
-          else {
-            let generatedId: string | undefined
-            if (!parsed.hasMessageId) {
-              generatedId = lineMessageId(sha1, namespace, line, bytes)
-              parsed.message.messageId = generatedId
-            }
-            work.push({ line, message: parsed.message, text: parsed.text, messageId: parsed.messageId, generatedId })
-            return
-          }
+        if (decoded._tag === "Text") {
+          if (decoded.text.trim() !== "") work.push({ line, text: decoded.text })
+          return
         }
+        invalid(line, `invalid UTF-8 at byte ${decoded.offset}`, decoded.text, true)
         if (flags.strict) stoppedAt = line
       },
       tooLong: (line: number, length: number) => {
@@ -364,23 +352,35 @@ const run = (flags: ImportFlags) =>
     }
     const splitter = new LineSplitter(maxLineBytes)
 
-    // Sends the lines parsed from one chunk, in order. Runs once per chunk, not per line.
+    // Parses and sends the lines of one chunk, in order. Runs once per chunk, not per line.
     const sendWork = Effect.gen(function*() {
       const items = work
       work = []
       for (const item of items) {
         if (stoppedAt !== undefined && item.line > stoppedAt) break
         frontier = item.line
+        const parsed = Ndjson.parseLine(item.text)
+        if (parsed._tag === "Blank") continue
+        if (parsed._tag === "Invalid") {
+          invalid(item.line, parsed.reason, parsed.text, parsed.raw)
+          if (flags.strict) stoppedAt = item.line
+          continue
+        }
         stats.read++
-        const id = item.messageId ?? item.generatedId
-        const entry = flags.dryRun || id === undefined ? undefined : ledger.opened(item.line, id, item.text, item.generatedId)
-        const result = yield* Effect.either(analytics.send(item.message as unknown as Message.Message))
+        let generatedId: string | undefined
+        if (!parsed.hasMessageId) {
+          generatedId = lineMessageId(sha1, namespace, item.line, item.text)
+          parsed.message.messageId = generatedId
+        }
+        const id = parsed.messageId ?? generatedId
+        const entry = flags.dryRun || id === undefined ? undefined : ledger.opened(item.line, id, parsed.text, generatedId)
+        const result = yield* Effect.either(analytics.send(parsed.message as unknown as Message.Message))
         if (result._tag === "Right") stats.accepted++
         else {
           stats.invalid++
           const reason = result.left.message
           if (entry !== undefined) ledger.refused(entry, reason)
-          else ledger.fail({ line: item.line, reason, text: item.text, raw: false, generatedId: undefined })
+          else ledger.fail({ line: item.line, reason, text: parsed.text, raw: false, generatedId: undefined })
           if (stats.invalid <= maxReportedInvalid) notices.push(`line ${item.line}: ${escapeForTerminal(reason, 300)}`)
           if (flags.strict) stoppedAt = Math.min(stoppedAt ?? item.line, item.line)
         }

@@ -79,11 +79,17 @@ export const namespaceOf = (sha1: Sha1, text: string): Uint8Array =>
   parseUuid(text) ?? parseUuid(uuidV5(sha1, parseUuid(defaultNamespace)!, text))!
 
 /**
- * The id of the line numbered `line` whose bytes (without the line break) are `content`: the UUID v5
- * of the name `"<line>:" + content` in `namespace`. The same line at another position gets another id
- * (two identical events on two lines are two events), and a line whose text changed gets a new one.
+ * The id of the line numbered `line` whose content (without the line break) is `content`, its bytes or
+ * its text as UTF-8 (the same bytes, less a byte order mark): the UUID v5 of the name
+ * `"<line>:" + content` in `namespace`. The same line at another position gets another id (two
+ * identical events on two lines are two events), and a line whose text changed gets a new one.
  *
  * @internal
  */
-export const lineMessageId = (sha1: Sha1, namespace: Uint8Array, line: number, content: Uint8Array): string =>
+export const lineMessageId = (
+  sha1: Sha1,
+  namespace: Uint8Array,
+  line: number,
+  content: Uint8Array | string
+): string =>
   formatUuidV5(sha1([namespace, `${line}:`, content]))
