@@ -1,17 +1,18 @@
 /**
  * The demo: the examples of the original Go library's documentation, run through analytics-effect.
  *
- *   npm run demo
+ *   npm run demo                    # to a local collector: no write key, nothing leaves this machine
+ *   npm run demo -- --segment       # to your Segment source (ANALYTICS_WRITE_KEY, ANALYTICS_HOST)
+ *   npm run demo -- --json-out FILE # also write the result as JSON, for scripts
  *
  * By default it starts a local Segment-compatible collector on 127.0.0.1 (an ephemeral port), sends
- * the examples to it, and prints what the collector received. With `ANALYTICS_WRITE_KEY` set (and
- * optionally `ANALYTICS_HOST`, for an EU workspace or your own collector) it sends them to that
- * endpoint instead, and prints the outcome of each batch.
- *
- * The last line of output is `DEMO_RESULT {...}`: the same result as JSON, for scripts.
+ * the examples to it, and prints what the collector received. Only with `--segment` does it send them
+ * to a real endpoint: `ANALYTICS_WRITE_KEY` (required) and `ANALYTICS_HOST` (optional, for an EU
+ * workspace or your own collector); a write key in the environment alone never sends anything.
  */
 import { NodeHttpClient, NodeRuntime } from "@effect/platform-node"
 import { Config, Console, Duration, Effect, Layer, Option, Queue, type Redacted } from "effect"
+import * as Fs from "node:fs"
 import * as Collector from "../src/Collector.js"
 import { Analytics, AnalyticsError, type Outcome } from "../src/index.js"
 
@@ -193,6 +194,17 @@ const oversizeJson = (error: AnalyticsError.MessageTooLarge) => ({
   message: error.message
 })
 
+/** The demo's command line: `--segment` and `--json-out FILE`. */
+const args = process.argv.slice(2)
+const toSegment = args.includes("--segment")
+const jsonOut = args.includes("--json-out") ? args[args.indexOf("--json-out") + 1] : undefined
+
+/** Writes the result for scripts, when asked to. */
+const writeResult = (result: object) =>
+  jsonOut === undefined ? Effect.void : Effect.sync(() => Fs.writeFileSync(jsonOut, JSON.stringify(result, null, 2) + "\n"))
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
+
 /** Sends to the local collector and shows what it received. */
 const local = Effect.gen(function*() {
   const writeKey = "demo-write-key"
@@ -219,20 +231,21 @@ const local = Effect.gen(function*() {
   yield* Console.log("")
   yield* Console.log(table(messages))
   yield* Console.log("")
-  yield* Console.log(`oversize call: ${oversize._tag} (${oversize.size} bytes > limit ${oversize.limit}): handled, not sent`)
+  yield* writeResult({
+    mode: "local",
+    endpoint: collector.endpoint,
+    requests: received.map((r) => ({ messages: r.messages.length, bodyBytes: r.bodyBytes, userAgent: r.headers["user-agent"] })),
+    rejected: rejected.length,
+    messages,
+    outcomes: outcomes.map((o) => ({ _tag: o._tag, messages: o.messages.length })),
+    oversize: oversizeJson(oversize)
+  })
+  const delivered = outcomes.filter((o) => o._tag === "Delivered").reduce((n, o) => n + o.messages.length, 0)
   yield* Console.log(
-    `DEMO_RESULT ${
-      JSON.stringify({
-        mode: "local",
-        endpoint: collector.endpoint,
-        requests: received.map((r) => ({ messages: r.messages.length, bodyBytes: r.bodyBytes, userAgent: r.headers["user-agent"] })),
-        rejected: rejected.length,
-        messages,
-        outcomes: outcomes.map((o) => ({ _tag: o._tag, messages: o.messages.length })),
-        oversize: oversizeJson(oversize)
-      })
-    }`
+    `done: ${plural(delivered, "message")} delivered to the local collector; the oversize call was refused at the call ` +
+      `(${oversize._tag}, ${oversize.size} bytes > ${oversize.limit}). Nothing was sent to Segment.`
   )
+  yield* Console.log("to send these examples to your own Segment source: ANALYTICS_WRITE_KEY=... npm run demo -- --segment")
 }).pipe(Effect.scoped)
 
 /** Sends to a real endpoint, and shows the outcomes. */
@@ -249,26 +262,30 @@ const remote = (writeKey: Redacted.Redacted<string>, host: Option.Option<string>
     const { outcomes, oversize } = yield* runOn(client)
     yield* Console.log("")
     for (const outcome of outcomes) yield* Console.log(`outcome: ${describeOutcome(outcome)}`)
-    yield* Console.log(`oversize call: ${oversize._tag} (${oversize.size} bytes > limit ${oversize.limit}): handled, not sent`)
+    yield* writeResult({
+      mode: "remote",
+      outcomes: outcomes.map((o) => ({ _tag: o._tag, messages: o.messages.length })),
+      oversize: oversizeJson(oversize)
+    })
+    const delivered = outcomes.filter((o) => o._tag === "Delivered").reduce((n, o) => n + o.messages.length, 0)
     yield* Console.log(
-      `DEMO_RESULT ${
-        JSON.stringify({
-          mode: "remote",
-          outcomes: outcomes.map((o) => ({ _tag: o._tag, messages: o.messages.length })),
-          oversize: oversizeJson(oversize)
-        })
-      }`
+      `done: ${plural(delivered, "message")} of ${plural(outcomes.reduce((n, o) => n + o.messages.length, 0), "message")} ` +
+        `delivered to ${Option.getOrElse(host, () => "https://api.segment.io")}; the oversize call was refused at the call ` +
+        `(${oversize._tag}), not sent.`
     )
   })
 
 const main = Effect.gen(function*() {
   yield* Console.log("analytics-effect demo: the examples of the Go library's documentation")
+  if (!toSegment) return yield* local
+  // Only on request: a write key exported for something else must never send the demo's fake users.
   const writeKey = yield* Config.option(Config.redacted("ANALYTICS_WRITE_KEY"))
   const host = yield* Config.option(Config.nonEmptyString("ANALYTICS_HOST"))
-  yield* Option.match(writeKey, {
-    onNone: () => local,
-    onSome: (key) => remote(key, host)
-  })
+  if (Option.isNone(writeKey)) {
+    yield* Console.error("--segment sends to your Segment source: set ANALYTICS_WRITE_KEY to its write key")
+    return yield* Effect.sync(() => process.exit(2))
+  }
+  yield* remote(writeKey.value, host)
 })
 
 NodeRuntime.runMain(main)

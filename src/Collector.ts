@@ -1,19 +1,23 @@
 /**
  * A local, Segment-compatible collector: an HTTP server answering `POST /v1/batch` on `127.0.0.1`
- * (an ephemeral port by default) that validates requests the way the Segment API does and stores what
- * it accepted, so that you can point a real client at it and read back what arrived.
+ * (an ephemeral port by default) that validates requests the way the Segment API does and records what
+ * it accepted, so that you can point a real client at it and read back what arrived. It can also be
+ * told to misbehave (answer 503 for a while, hang, reset connections, be down) for integration tests.
  *
- * Node-only (it runs on `@effect/platform-node`'s `NodeHttpServer`): import it as
- * `analytics-effect/Collector`; it is not part of the package's main entry.
+ * Node-only (it runs on `node:http`): import it as `analytics-effect/Collector`; it is not part of the
+ * package's main entry. `analytics-effect collector` runs it from a shell.
  *
- * What it checks, and how it answers:
+ * What it checks while it reads a request, and how it answers:
  *
  * | request | answer |
  * | --- | --- |
+ * | headers not complete within `headersTimeout` (10 s) | `408`, connection closed (by Node) |
  * | `Authorization` is not Basic auth for `writeKey` (when the option is set) | `401` |
  * | no `Authorization` header and a body `writeKey` other than `writeKey` | `401` |
- * | body over `maxBodyBytes` (500,000) bytes, measured after gunzip | `400`, code `too_large` |
+ * | body over `maxBodyBytes` (500,000) bytes, measured after gunzip | `413`, code `too_large`, answered as soon as the limit is passed (the rest is not read) and the connection closed |
+ * | body not complete within `bodyTimeout` (10 s) of its headers | `408`, code `body_timeout`, connection closed |
  * | `Content-Encoding` other than `gzip`/`identity`, or a corrupt gzip stream | `400`, code `invalid_encoding` |
+ * | body nested deeper than `maxJsonDepth` (128) levels | `400`, code `too_deep` |
  * | body that is not UTF-8 JSON | `400`, code `invalid_json` |
  * | body that is not `{ batch: [...], sentAt?: string, writeKey?: string }` | `400`, code `invalid_batch` |
  * | more than `maxBatchMessages` (2,500) messages | `400`, code `too_many_messages` |
@@ -22,10 +26,10 @@
  * | anything else on the batch path | `200` `{ "success": true }`, batch stored |
  * | another path or method | `404` |
  *
- * An oversize body is answered `400`, not `413`, because that is what the Segment API answers; the
- * client treats both the same way (never retried). Unlike the real API, which accepts a batch of more
- * than 2,500 messages and silently drops the rest, the collector rejects it, so that a client bug
- * shows. A rejected request stores nothing (the whole batch is refused) and is listed in `rejected`.
+ * Unlike the real API, which accepts a batch of more than 2,500 messages and silently drops the rest,
+ * the collector rejects it, so that a client bug shows. A refused request stores nothing (the whole
+ * batch is refused) and is listed in `rejected`. A bug in the collector itself answers `500` with code
+ * `internal_error`, and is listed there too.
  *
  * @example
  * ```ts
@@ -50,23 +54,15 @@
  *
  * @since 0.1.0
  */
-import * as HttpRouter from "@effect/platform/HttpRouter"
 import type { ServeError } from "@effect/platform/HttpServerError"
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
-import * as Effect from "effect/Effect"
-import * as Encoding from "effect/Encoding"
-import * as Either from "effect/Either"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
+import type * as Queue from "effect/Queue"
+import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
-import * as SubscriptionRef from "effect/SubscriptionRef"
-import * as Http from "node:http"
-import * as Zlib from "node:zlib"
+import * as Internal from "./internal/collector/server.js"
 
 /**
  * Options of the collector. Every one has a default.
@@ -89,6 +85,18 @@ export interface Options {
   readonly maxMessageBytes?: number | undefined
   /** The most messages in one batch. Default 2,500. */
   readonly maxBatchMessages?: number | undefined
+  /** The deepest nesting of arrays and objects in a body. Default 128. */
+  readonly maxJsonDepth?: number | undefined
+  /** How long a client may take to send a request's headers. Default 10 seconds. */
+  readonly headersTimeout?: Duration.DurationInput | undefined
+  /** How long a client may take to send a request's body, from its headers. Default 10 seconds. */
+  readonly bodyTimeout?: Duration.DurationInput | undefined
+  /**
+   * What the collector keeps: `"messages"` (default) every accepted request with its messages and the
+   * request log; `"ids"` no messages, but the request log and the receipts of each `messageId` (to find
+   * duplicates at volume); `"counts"` only the counters (a collector that runs for days).
+   */
+  readonly retain?: "messages" | "ids" | "counts" | undefined
 }
 
 /**
@@ -97,14 +105,18 @@ export interface Options {
  * @since 0.1.0
  * @category defaults
  */
-export const defaults = {
-  port: 0,
-  host: "127.0.0.1",
-  path: "/v1/batch",
-  maxBodyBytes: 500_000,
-  maxMessageBytes: 32_000,
-  maxBatchMessages: 2_500
-} as const
+export const defaults: {
+  readonly port: 0
+  readonly host: "127.0.0.1"
+  readonly path: "/v1/batch"
+  readonly maxBodyBytes: 500_000
+  readonly maxMessageBytes: 32_000
+  readonly maxBatchMessages: 2_500
+  readonly maxJsonDepth: 128
+  readonly headersTimeout: Duration.Duration
+  readonly bodyTimeout: Duration.Duration
+  readonly retain: "messages"
+} = Internal.defaults
 
 /**
  * The message types the collector accepts.
@@ -112,7 +124,7 @@ export const defaults = {
  * @since 0.1.0
  * @category models
  */
-export const messageTypes: ReadonlySet<string> = new Set(["identify", "track", "page", "screen", "group", "alias"])
+export const messageTypes: ReadonlySet<string> = Internal.messageTypes
 
 /**
  * One accepted request.
@@ -121,6 +133,7 @@ export const messageTypes: ReadonlySet<string> = new Set(["identify", "track", "
  * @category models
  */
 export interface ReceivedBatch {
+  readonly _tag: "Received"
   /** Position among accepted requests, from 0. */
   readonly index: number
   /** When it arrived, in milliseconds on Effect's `Clock`. */
@@ -137,6 +150,8 @@ export interface ReceivedBatch {
   readonly writeKey: string | undefined
   /** The messages of the batch, parsed, in order. */
   readonly messages: ReadonlyArray<Record<string, unknown>>
+  /** How many messages the batch had. */
+  readonly messageCount: number
 }
 
 /**
@@ -148,12 +163,16 @@ export interface ReceivedBatch {
 export type RejectionCode =
   | "unauthorized"
   | "too_large"
+  | "body_timeout"
   | "invalid_encoding"
+  | "too_deep"
   | "invalid_json"
   | "invalid_batch"
   | "too_many_messages"
   | "invalid_message"
   | "message_too_large"
+  | "down"
+  | "internal_error"
 
 /**
  * One refused request.
@@ -162,15 +181,243 @@ export type RejectionCode =
  * @category models
  */
 export interface Rejection {
+  readonly _tag: "Rejected"
   /** When it arrived, in milliseconds on Effect's `Clock`. */
   readonly receivedAt: number
-  /** The status it was answered with: `400` or `401`. */
+  /** The status it was answered with. */
   readonly status: number
   readonly code: RejectionCode
   /** The explanation sent back in the response body. */
   readonly message: string
   /** The request headers, names in lower case. */
   readonly headers: Readonly<Record<string, string>>
+  /** How many bytes of the body were read before answering (as sent, compressed or not). */
+  readonly bytesRead: number
+}
+
+/**
+ * What the collector saw, as it happened: each accepted request and each refused one. Read it from
+ * `subscribe`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Event = ReceivedBatch | Rejection
+
+/**
+ * How the collector answers one request. The default, `accept`, is the behaviour described at the top
+ * of this module; the others are faults for tests (see `setScript` and `setFallback`). Whatever the
+ * answer, the body is read (except for `reset`) and counted, and a valid batch answered 2xx is stored.
+ *
+ * @since 0.1.0
+ * @category answers
+ */
+export type Answer =
+  | { readonly _tag: "Accept" }
+  | {
+    readonly _tag: "Status"
+    readonly status: number
+    /** Extra response headers (`Retry-After`, `X-RateLimit-Reset`, `Location`...). */
+    readonly headers: Readonly<Record<string, string>>
+    /** The response body. Default: `{"success":true}` for 2xx, `{"success":false}` otherwise. */
+    readonly body: string | undefined
+  }
+  | { readonly _tag: "Delay"; readonly delay: Duration.DurationInput; readonly then: Answer }
+  | { readonly _tag: "Hang" }
+  | { readonly _tag: "StallBody"; readonly status: number }
+  | { readonly _tag: "HugeBody"; readonly status: number; readonly bytes: number }
+  | { readonly _tag: "Reset" }
+
+/**
+ * Validate, store and answer as the Segment API would (the default).
+ *
+ * @since 0.1.0
+ * @category answers
+ */
+export const accept: Answer = { _tag: "Accept" }
+
+/**
+ * Answer with `code`, with optional `Retry-After`, `X-RateLimit-Reset` and `Location` headers, any
+ * other headers, and a body.
+ *
+ * @example
+ * ```ts
+ * import * as Collector from "analytics-effect/Collector"
+ *
+ * const rateLimited = Collector.status(429, { retryAfter: "1" })
+ * const redirect = Collector.status(307, { location: "https://elsewhere.example/v1/batch" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category answers
+ */
+export const status = (
+  code: number,
+  options: {
+    readonly retryAfter?: string | undefined
+    readonly rateLimitReset?: string | undefined
+    readonly location?: string | undefined
+    readonly headers?: Readonly<Record<string, string>> | undefined
+    readonly body?: string | undefined
+  } = {}
+): Answer => ({
+  _tag: "Status",
+  status: code,
+  headers: {
+    ...options.headers,
+    ...(options.retryAfter === undefined ? {} : { "retry-after": options.retryAfter }),
+    ...(options.rateLimitReset === undefined ? {} : { "x-ratelimit-reset": options.rateLimitReset }),
+    ...(options.location === undefined ? {} : { location: options.location })
+  },
+  body: options.body
+})
+
+/**
+ * Answer with `code` and a `Retry-After` header (`"3"` seconds or an HTTP date).
+ *
+ * @since 0.1.0
+ * @category answers
+ */
+export const retryAfter = (code: number, value: string): Answer => status(code, { retryAfter: value })
+
+/**
+ * Answer `then` (by default `accept`) after `delay`, on Effect's `Clock`. A client that gives up first
+ * leaves its messages "taken" (read, never answered).
+ *
+ * @since 0.1.0
+ * @category answers
+ */
+export const delay = (duration: Duration.DurationInput, then: Answer = accept): Answer => ({
+  _tag: "Delay",
+  delay: duration,
+  then
+})
+
+/**
+ * Read the body and never answer (until the client or the collector closes the connection).
+ *
+ * @since 0.1.0
+ * @category answers
+ */
+export const hang: Answer = { _tag: "Hang" }
+
+/**
+ * Send the status line and headers (`status`, 200 by default) and the first byte of a body, then
+ * nothing more.
+ *
+ * @since 0.1.0
+ * @category answers
+ */
+export const stallBody = (code = 200): Answer => ({ _tag: "StallBody", status: code })
+
+/**
+ * Answer `status` (200 by default) with a body of `bytes` bytes, streamed as the client reads it.
+ *
+ * @since 0.1.0
+ * @category answers
+ */
+export const hugeBody = (bytes: number, code = 200): Answer => ({ _tag: "HugeBody", status: code, bytes })
+
+/**
+ * Reset the connection as soon as the request's headers arrive.
+ *
+ * @since 0.1.0
+ * @category answers
+ */
+export const reset: Answer = { _tag: "Reset" }
+
+/**
+ * `answer`, `n` times: a piece of a script.
+ *
+ * @example
+ * ```ts
+ * import * as Collector from "analytics-effect/Collector"
+ *
+ * // The first 5 requests get a 500, the next a 429 with Retry-After: 1, the rest the fallback.
+ * const script = [...Collector.times(5, Collector.status(500)), Collector.retryAfter(429, "1")]
+ * ```
+ *
+ * @since 0.1.0
+ * @category answers
+ */
+export const times = (n: number, answer: Answer): ReadonlyArray<Answer> =>
+  Array.from({ length: Math.max(0, Math.floor(n)) }, () => answer)
+
+/**
+ * How the collector is down: `"refuse"` stops listening and resets every connection (a client sees
+ * `ECONNREFUSED`); `"503"` answers every request `503`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type DownMode = "refuse" | "503"
+
+/**
+ * What happened to one request (`requests`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RequestRecord {
+  /** Position among all requests, from 0. */
+  readonly index: number
+  /** When its headers arrived, in milliseconds on Effect's `Clock`. */
+  readonly at: number
+  /** When it was answered (or cut, or parked), in milliseconds on Effect's `Clock`. */
+  readonly endedAt: number
+  readonly method: string
+  readonly path: string
+  /** The status answered, or: `reset` (the collector cut the connection), `hang` (never answered),
+   * `gone` (the client went away first) */
+  readonly result: number | "reset" | "hang" | "gone"
+  /** The answer it got (`Accept` unless scripted). */
+  readonly answer: Answer["_tag"]
+  /** Messages in its body (0 when the body was not a batch). */
+  readonly messages: number
+  /** Body bytes read, as sent. */
+  readonly bytesRead: number
+}
+
+/**
+ * The collector's counters.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Stats {
+  /** Requests whose headers arrived (refused connections never arrive). */
+  readonly requests: number
+  /** Requests answered 2xx. */
+  readonly okRequests: number
+  /** Requests refused by the collector's checks (or `503` while down). */
+  readonly rejectedRequests: number
+  /** Of those, the bodies that were not a batch at all (not JSON, not gzip, not `{ batch }`). */
+  readonly malformedRequests: number
+  /** Messages in requests answered 2xx, duplicates included. */
+  readonly messages: number
+  /** Distinct messageIds in requests answered 2xx (0 with `retain: "counts"`). */
+  readonly uniqueMessageIds: number
+  /** Receipts of a messageId already received in a 2xx-answered request (0 with `retain: "counts"`). */
+  readonly duplicates: number
+  /** Bytes of the bodies answered 2xx, as sent (compressed or not). */
+  readonly bytes: number
+  /** The largest body read, in bytes of uncompressed JSON. */
+  readonly largestRequestBytes: number
+  /** The most messages in one request. */
+  readonly largestBatchMessages: number
+  /** Requests that carried `X-Retry-Count`. */
+  readonly retriedRequests: number
+  /** Connections accepted. */
+  readonly connections: number
+  readonly maxConcurrentConnections: number
+  readonly maxConcurrentRequests: number
+  /** Receipts of each messageId in requests answered 2xx (empty with `retain: "counts"`). */
+  readonly accepted: ReadonlyMap<string, number>
+  /**
+   * Receipts of each messageId in requests whose body was read but never answered (`hang`, or a
+   * `delay` whose client gave up): the one legitimate source of duplicates (empty with `"counts"`).
+   */
+  readonly taken: ReadonlyMap<string, number>
 }
 
 /**
@@ -182,6 +429,8 @@ export interface Rejection {
 export interface CollectorService {
   /** Where it listens, without a path: `http://127.0.0.1:PORT`. Pass it as the client's `host`. */
   readonly url: string
+  /** The port it listens on. */
+  readonly port: number
   /** The full batch URL: `url` followed by the path. */
   readonly endpoint: string
   /** Every accepted request, in arrival order. */
@@ -190,13 +439,30 @@ export interface CollectorService {
   readonly messages: Effect.Effect<ReadonlyArray<Record<string, unknown>>>
   /** Every refused request, in arrival order. */
   readonly rejected: Effect.Effect<ReadonlyArray<Rejection>>
+  /** Every request, in arrival order, with what happened to it (empty with `retain: "counts"`). */
+  readonly requests: Effect.Effect<ReadonlyArray<RequestRecord>>
+  /** The counters. */
+  readonly stats: Effect.Effect<Stats>
   /**
    * Waits until at least `count` messages have been accepted, then returns all of them. Bound it with
    * `Effect.timeout` if the messages may never come.
    */
   readonly awaitMessages: (count: number) => Effect.Effect<ReadonlyArray<Record<string, unknown>>>
-  /** Forgets what was received and refused. */
+  /**
+   * Subscribes to what the collector sees from now on (accepted and refused requests), in the given
+   * scope.
+   */
+  readonly subscribe: Effect.Effect<Queue.Dequeue<Event>, never, Scope.Scope>
+  /** Forgets what was received and refused, and resets the counters. */
   readonly clear: Effect.Effect<void>
+  /** The answers of the next requests, one each; after them, the fallback answers. */
+  readonly setScript: (answers: ReadonlyArray<Answer>) => Effect.Effect<void>
+  /** The answer once the script is used up (`accept` unless changed). */
+  readonly setFallback: (answer: Answer) => Effect.Effect<void>
+  /** Goes down until `up`: refusing connections, or answering 503. */
+  readonly down: (mode: DownMode) => Effect.Effect<void>
+  /** Comes back up, on the same port. */
+  readonly up: Effect.Effect<void, ServeError>
 }
 
 /**
@@ -207,45 +473,9 @@ export interface CollectorService {
  */
 export class Collector extends Context.Tag("analytics-effect/Collector")<Collector, CollectorService>() {}
 
-interface State {
-  readonly received: ReadonlyArray<ReceivedBatch>
-  readonly rejected: ReadonlyArray<Rejection>
-  readonly messageCount: number
-}
-
-const emptyState: State = { received: [], rejected: [], messageCount: 0 }
-
-class Refused {
-  constructor(readonly status: number, readonly code: RejectionCode, readonly message: string) {}
-}
-
-const utf8Encoder = new TextEncoder()
-const utf8Decoder = new TextDecoder("utf-8", { fatal: true })
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
-
-const positiveInt = (n: number | undefined, fallback: number): number =>
-  n === undefined || !Number.isFinite(n) ? fallback : Math.max(1, Math.floor(n))
-
-/** The write key of a Basic `Authorization` header (the user name; the password is ignored). */
-const basicUser = (header: string): string | undefined => {
-  const match = /^basic\s+(\S+)\s*$/i.exec(header)
-  if (match === null) return undefined
-  const decoded = Encoding.decodeBase64String(match[1]!)
-  if (Either.isLeft(decoded)) return undefined
-  const colon = decoded.right.indexOf(":")
-  return colon === -1 ? decoded.right : decoded.right.slice(0, colon)
-}
-
-const formatUrl = (host: string, port: number): string => {
-  const shown = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host
-  return `http://${shown.includes(":") ? `[${shown}]` : shown}:${port}`
-}
-
 /**
- * Starts a collector in the current scope; closing the scope stops it. Fails with a `ServeError` when
- * the port cannot be bound.
+ * Starts a collector in the current scope; closing the scope stops it (and cuts every connection).
+ * Fails with a `ServeError` when the port cannot be bound.
  *
  * @example
  * ```ts
@@ -263,204 +493,7 @@ const formatUrl = (host: string, port: number): string => {
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options = {}): Effect.Effect<CollectorService, ServeError, Scope.Scope> =>
-  Effect.gen(function*() {
-    const host = options.host ?? defaults.host
-    const rawPath = options.path ?? defaults.path
-    const path = (rawPath.startsWith("/") ? rawPath : `/${rawPath}`) as `/${string}`
-    const writeKey = options.writeKey === undefined
-      ? undefined
-      : typeof options.writeKey === "string"
-      ? Redacted.make(options.writeKey)
-      : options.writeKey
-    const maxBodyBytes = positiveInt(options.maxBodyBytes, defaults.maxBodyBytes)
-    const maxMessageBytes = positiveInt(options.maxMessageBytes, defaults.maxMessageBytes)
-    const maxBatchMessages = positiveInt(options.maxBatchMessages, defaults.maxBatchMessages)
-    // gzip can make incompressible data slightly larger: allow for its framing before giving up.
-    const maxCompressedBytes = maxBodyBytes + Math.ceil(maxBodyBytes / 1000) + 1024
-
-    const state = yield* SubscriptionRef.make<State>(emptyState)
-
-    const server = yield* NodeHttpServer.make(() => Http.createServer(), { port: options.port ?? defaults.port, host })
-    const address = server.address
-    const port = address._tag === "TcpAddress" ? address.port : 0
-    const url = formatUrl(host, port)
-
-    const checkKey = (presented: string | undefined): Refused | undefined =>
-      writeKey === undefined || presented === Redacted.value(writeKey)
-        ? undefined
-        : new Refused(401, "unauthorized", "the write key does not match: send Basic auth with the source's write key")
-
-    /** Reads at most `limit` bytes; returns `undefined` when the body is longer (and drains the rest). */
-    const readBody = (request: HttpServerRequest.HttpServerRequest, limit: number) =>
-      request.stream.pipe(
-        Stream.runFold({ chunks: [] as Array<Uint8Array>, total: 0 }, (acc, chunk) => {
-          acc.total += chunk.length
-          if (acc.total <= limit) acc.chunks.push(chunk)
-          return acc
-        }),
-        Effect.map(({ chunks, total }) => total > limit ? undefined : Buffer.concat(chunks, total)),
-        Effect.mapError(() => new Refused(400, "invalid_batch", "the request body could not be read"))
-      )
-
-    const tooLarge = new Refused(
-      400,
-      "too_large",
-      `the request body is larger than ${maxBodyBytes} bytes: send smaller batches`
-    )
-
-    const decode = (raw: Buffer, gzip: boolean): Either.Either<Buffer, Refused> => {
-      if (!gzip) return raw.length > maxBodyBytes ? Either.left(tooLarge) : Either.right(raw)
-      try {
-        return Either.right(Zlib.gunzipSync(raw, { maxOutputLength: maxBodyBytes }))
-      } catch (error) {
-        return (error as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE" || error instanceof RangeError
-          ? Either.left(tooLarge)
-          : Either.left(new Refused(400, "invalid_encoding", "the body is not a valid gzip stream"))
-      }
-    }
-
-    const validate = (
-      body: unknown,
-      authorization: string | undefined
-    ): Either.Either<{ messages: Array<Record<string, unknown>>; sentAt?: string; writeKey?: string }, Refused> => {
-      if (!isRecord(body) || !Array.isArray(body.batch)) {
-        return Either.left(new Refused(400, "invalid_batch", "expected a JSON object with a `batch` array"))
-      }
-      if (body.sentAt !== undefined && typeof body.sentAt !== "string") {
-        return Either.left(new Refused(400, "invalid_batch", "`sentAt` must be an ISO-8601 string"))
-      }
-      if (body.writeKey !== undefined && typeof body.writeKey !== "string") {
-        return Either.left(new Refused(400, "invalid_batch", "`writeKey` must be a string"))
-      }
-      if (authorization === undefined) {
-        const refused = checkKey(body.writeKey)
-        if (refused !== undefined) return Either.left(refused)
-      }
-      const batch: Array<unknown> = body.batch
-      if (batch.length > maxBatchMessages) {
-        return Either.left(
-          new Refused(400, "too_many_messages", `the batch has ${batch.length} messages, over the limit of ${maxBatchMessages}`)
-        )
-      }
-      const messages: Array<Record<string, unknown>> = []
-      for (let i = 0; i < batch.length; i++) {
-        const message = batch[i]
-        if (!isRecord(message)) {
-          return Either.left(new Refused(400, "invalid_message", `batch[${i}] is not an object`))
-        }
-        if (typeof message.type !== "string" || !messageTypes.has(message.type)) {
-          return Either.left(
-            new Refused(
-              400,
-              "invalid_message",
-              `batch[${i}] has type ${JSON.stringify(message.type)}: expected one of ${Array.from(messageTypes).join(", ")}`
-            )
-          )
-        }
-        const size = utf8Encoder.encode(JSON.stringify(message)).length
-        if (size > maxMessageBytes) {
-          return Either.left(
-            new Refused(
-              400,
-              "message_too_large",
-              `batch[${i}] is ${size} bytes of JSON, over the limit of ${maxMessageBytes} bytes`
-            )
-          )
-        }
-        messages.push(message)
-      }
-      return Either.right({
-        messages,
-        ...(body.sentAt === undefined ? {} : { sentAt: body.sentAt }),
-        ...(body.writeKey === undefined ? {} : { writeKey: body.writeKey })
-      })
-    }
-
-    const receive = (request: HttpServerRequest.HttpServerRequest) =>
-      Effect.gen(function*() {
-        const headers: Record<string, string> = { ...request.headers }
-        const authorization = headers["authorization"]
-        if (authorization !== undefined) {
-          const refused = checkKey(basicUser(authorization))
-          if (refused !== undefined) return yield* Effect.fail(refused)
-        }
-        const encoding = (headers["content-encoding"] ?? "identity").trim().toLowerCase()
-        if (encoding !== "gzip" && encoding !== "identity" && encoding !== "") {
-          return yield* Effect.fail(
-            new Refused(400, "invalid_encoding", `unsupported Content-Encoding ${JSON.stringify(encoding)}: use gzip`)
-          )
-        }
-        const gzip = encoding === "gzip"
-        const raw = yield* readBody(request, gzip ? maxCompressedBytes : maxBodyBytes)
-        if (raw === undefined) return yield* Effect.fail(tooLarge)
-        const bytes = yield* decode(raw, gzip)
-        const parsed = yield* Effect.try({
-          try: () => JSON.parse(utf8Decoder.decode(bytes)) as unknown,
-          catch: () => new Refused(400, "invalid_json", "the body is not valid UTF-8 JSON")
-        })
-        const batch = yield* validate(parsed, authorization)
-        const receivedAt = yield* Clock.currentTimeMillis
-        yield* SubscriptionRef.update(state, (s) => ({
-          ...s,
-          messageCount: s.messageCount + batch.messages.length,
-          received: [...s.received, {
-            index: s.received.length,
-            receivedAt,
-            headers,
-            gzip,
-            bodyBytes: bytes.length,
-            sentAt: batch.sentAt,
-            writeKey: batch.writeKey,
-            messages: batch.messages
-          }]
-        }))
-        return HttpServerResponse.unsafeJson({ success: true })
-      }).pipe(
-        Effect.catchAll((refused) =>
-          Effect.gen(function*() {
-            const receivedAt = yield* Clock.currentTimeMillis
-            yield* SubscriptionRef.update(state, (s) => ({
-              ...s,
-              rejected: [...s.rejected, {
-                receivedAt,
-                status: refused.status,
-                code: refused.code,
-                message: refused.message,
-                headers: { ...request.headers }
-              }]
-            }))
-            return HttpServerResponse.unsafeJson(
-              { success: false, code: refused.code, message: refused.message },
-              { status: refused.status }
-            )
-          })
-        )
-      )
-
-    const app = HttpRouter.empty.pipe(
-      HttpRouter.post(path, Effect.flatMap(HttpServerRequest.HttpServerRequest, receive))
-    )
-    yield* server.serve(app)
-
-    const messagesOf = (s: State) => s.received.flatMap((batch) => batch.messages)
-
-    return Collector.of({
-      url,
-      endpoint: url + path,
-      received: Effect.map(SubscriptionRef.get(state), (s) => s.received),
-      messages: Effect.map(SubscriptionRef.get(state), messagesOf),
-      rejected: Effect.map(SubscriptionRef.get(state), (s) => s.rejected),
-      awaitMessages: (count) =>
-        state.changes.pipe(
-          Stream.filter((s) => s.messageCount >= count),
-          Stream.take(1),
-          Stream.runHead,
-          Effect.flatMap(() => Effect.map(SubscriptionRef.get(state), messagesOf))
-        ),
-      clear: SubscriptionRef.set(state, emptyState)
-    })
-  })
+export const make: (options?: Options) => Effect.Effect<CollectorService, ServeError, Scope.Scope> = Internal.make
 
 /**
  * The collector as a layer: it runs while the layer's scope is open.

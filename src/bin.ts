@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `analytics-effect` command line (Node only): `send` one call, or `import` an NDJSON file.
- * Run `analytics-effect --help`; see `docs/cli.md`.
+ * The `analytics-effect` command line (Node only): `send` one call, `import` an NDJSON file, or run a
+ * local `collector`. Run `analytics-effect --help`; see `docs/cli.md`.
  *
  * This is the only module that runs an Effect program (`NodeRuntime.runMain`). It is not part of the
  * library's entry point (`index.ts`).

@@ -1,6 +1,8 @@
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Encoding, Layer, type Scope } from "effect"
+import { Duration, Effect, Encoding, Fiber, Layer, Queue, type Scope, TestClock } from "effect"
+import * as Http from "node:http"
+import * as Net from "node:net"
 import * as Zlib from "node:zlib"
 import { Analytics } from "../src/index.js"
 import * as Collector from "../src/Collector.js"
@@ -225,13 +227,15 @@ describe("Collector", () => {
       })
     ))
 
-  it.scopedLive("400 too_large (not 413) on a body over 500,000 bytes; exactly the limit is accepted", () =>
+  it.scopedLive("413 too_large on a body over 500,000 bytes; exactly the limit is accepted", () =>
     withCollector((collector) =>
       Effect.gen(function*() {
         // 20 messages of about 30 KB: each under the message limit, together over the body limit.
         const big = Array.from({ length: 20 }, (_, i) => track(i, { properties: { pad: "x".repeat(30_000) } }))
         const over = yield* post(collector.endpoint, batchBody(big))
-        yield* expectRefused(collector, over, 400, "too_large")
+        yield* expectRefused(collector, over, 413, "too_large")
+        // Content-Length says it all: not one byte of the body was read.
+        assert.strictEqual((yield* collector.rejected)[0]!.bytesRead, 0)
 
         // A body of exactly 500,000 bytes passes the size check.
         const base = batchBody([track(0, { properties: { pad: "" } })])
@@ -254,7 +258,7 @@ describe("Collector", () => {
           authorization: basic(writeKey),
           "content-encoding": "gzip"
         })
-        yield* expectRefused(collector, answer, 400, "too_large")
+        yield* expectRefused(collector, answer, 413, "too_large")
       })
     ))
 
@@ -351,4 +355,261 @@ describe("Collector", () => {
       const after = yield* Effect.either(post(endpoint, batchBody([track(2)])))
       assert.isTrue(after._tag === "Left")
     }).pipe(Effect.provide(FetchHttpClient.layer), Effect.timeout(Duration.seconds(20))))
+})
+
+// --- raw clients: what a hostile or broken client does, at the socket ---
+
+interface RawAnswer {
+  readonly status: number
+  readonly headers: Http.IncomingHttpHeaders
+  readonly body: string
+}
+
+/** A plain node:http POST (a fresh connection each time). Fails with the socket error's code. */
+const rawPost = (url: string, body: string | Buffer, headers: Record<string, string> = {}) =>
+  Effect.async<RawAnswer, string>((resume) => {
+    const request = Http.request(url, { method: "POST", headers: { connection: "close", ...headers }, agent: false }, (res) => {
+      let text = ""
+      res.setEncoding("utf8")
+      res.on("data", (d: string) => (text += d))
+      res.on("end", () => resume(Effect.succeed({ status: res.statusCode ?? 0, headers: res.headers, body: text })))
+      res.on("error", (e: NodeJS.ErrnoException) => resume(Effect.fail(e.code ?? e.message)))
+    })
+    request.on("error", (e: NodeJS.ErrnoException) => resume(Effect.fail(e.code ?? e.message)))
+    request.end(body)
+  })
+
+/** Opens a socket, writes `text`, and collects everything the server sends until it closes. */
+const rawSocket = (port: number, text: string) =>
+  Effect.acquireRelease(
+    Effect.async<Net.Socket>((resume) => {
+      const socket = Net.connect(port, "127.0.0.1", () => resume(Effect.succeed(socket)))
+    }),
+    (socket) => Effect.sync(() => socket.destroy())
+  ).pipe(Effect.tap((socket) => Effect.sync(() => socket.write(text))))
+
+const readUntilClosed = (socket: Net.Socket) =>
+  Effect.async<string>((resume) => {
+    let text = ""
+    socket.on("data", (d: Buffer) => (text += d.toString()))
+    socket.once("close", () => resume(Effect.succeed(text)))
+  })
+
+/** Lets the event loop run (I/O, not time) until `check` holds. */
+const eventually = (check: Effect.Effect<boolean>): Effect.Effect<void> =>
+  Effect.flatMap(check, (ok) =>
+    ok ? Effect.void : Effect.zipRight(Effect.promise(() => new Promise((r) => setImmediate(r))), eventually(check)))
+
+const ids = (n: number, prefix = "m") => Array.from({ length: n }, (_, i) => track(i, { messageId: `${prefix}${i}` }))
+
+describe("Collector limits while streaming", () => {
+  it.scopedLive("answers 413 as soon as a streamed body passes the limit, without reading the rest", () =>
+    Effect.gen(function*() {
+      const collector = yield* Collector.make({ writeKey })
+      // A chunked upload (no Content-Length) that would go on for 1 GB.
+      const result = yield* Effect.async<{ status: number; written: number }, string>((resume) => {
+        let written = 0
+        const chunk = Buffer.alloc(64 * 1024, " ")
+        const request = Http.request(collector.endpoint, {
+          method: "POST",
+          agent: false,
+          headers: { "content-type": "application/json", authorization: basic(writeKey), "transfer-encoding": "chunked" }
+        }, (res) => {
+          res.resume()
+          resume(Effect.succeed({ status: res.statusCode ?? 0, written }))
+          request.destroy()
+        })
+        request.on("error", (e: NodeJS.ErrnoException) => resume(Effect.fail(e.code ?? e.message)))
+        request.write("{\"batch\":[")
+        const pump = () => {
+          while (written < 1_000_000_000) {
+            written += chunk.length
+            if (!request.write(chunk)) return void request.once("drain", pump)
+          }
+          request.end()
+        }
+        pump()
+      })
+      assert.strictEqual(result.status, 413)
+      // The client got its answer after a few hundred kilobytes, not a gigabyte.
+      assert.isBelow(result.written, 20_000_000)
+      const [rejection] = yield* collector.rejected
+      assert.strictEqual(rejection!.code, "too_large")
+      assert.isAbove(rejection!.bytesRead, 500_000)
+      assert.isBelow(rejection!.bytesRead, 500_000 + 2 * 64 * 1024)
+    }).pipe(Effect.timeout(Duration.seconds(20))))
+
+  it.scoped("answers 408 body_timeout to a body that trickles in (on Effect's clock), and closes the connection", () =>
+    Effect.gen(function*() {
+      const collector = yield* Collector.make({ writeKey, bodyTimeout: "10 seconds" })
+      const socket = yield* rawSocket(
+        collector.port,
+        `POST /v1/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"batch":[`
+      )
+      const answer = yield* Effect.fork(readUntilClosed(socket))
+      yield* eventually(Effect.map(collector.stats, (s) => s.requests === 1))
+      yield* TestClock.adjust("9 seconds")
+      assert.strictEqual((yield* collector.rejected).length, 0)
+      yield* TestClock.adjust("1 second")
+      const text = yield* Fiber.join(answer)
+      assert.match(text, /^HTTP\/1\.1 408 /)
+      assert.include(text, "body_timeout")
+      const [rejection] = yield* collector.rejected
+      assert.strictEqual(rejection!.status, 408)
+      assert.strictEqual(rejection!.bytesRead, 10)
+    }))
+
+  it.scopedLive("answers 408 to headers that never complete (headersTimeout)", () =>
+    Effect.gen(function*() {
+      const collector = yield* Collector.make({ headersTimeout: "300 millis" })
+      const socket = yield* rawSocket(collector.port, "POST /v1/batch HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+      const text = yield* readUntilClosed(socket)
+      assert.match(text, /^HTTP\/1\.1 408 /)
+    }).pipe(Effect.timeout(Duration.seconds(10))))
+
+  it.scopedLive("refuses a body nested 100,000 levels deep with 400 too_deep, and records it", () =>
+    withCollector((collector) =>
+      Effect.gen(function*() {
+        const deep = `{"batch":[{"type":"track","userId":"u","event":"e","properties":{"a":${"[".repeat(100_000)}${
+          "]".repeat(100_000)
+        }}}]}`
+        const answer = yield* post(collector.endpoint, deep)
+        yield* expectRefused(collector, answer, 400, "too_deep")
+        assert.include(answer.body.message, "deeper than 128 levels")
+        // What the client library may send (64 levels inside a message) passes.
+        let nested: unknown = 1
+        for (let i = 0; i < 63; i++) nested = { n: nested }
+        const ok = yield* post(collector.endpoint, batchBody([track(1, { properties: nested })]))
+        assert.strictEqual(ok.status, 200)
+      })
+    ))
+})
+
+describe("Collector fault answers", () => {
+  it.scopedLive("answers a status with Retry-After, X-RateLimit-Reset, Location and a body; a script, then the fallback", () =>
+    withCollector((collector) =>
+      Effect.gen(function*() {
+        yield* collector.setScript([
+          ...Collector.times(2, Collector.status(500)),
+          Collector.status(429, { retryAfter: "1", rateLimitReset: "1700000000", body: "slow down" }),
+          Collector.status(307, { location: "http://127.0.0.1:1/elsewhere" })
+        ])
+        const answers = []
+        for (let i = 0; i < 5; i++) answers.push(yield* rawPost(collector.endpoint, batchBody(ids(1, `s${i}-`))))
+        assert.deepStrictEqual(answers.map((a) => a.status), [500, 500, 429, 307, 200])
+        assert.strictEqual(answers[2]!.headers["retry-after"], "1")
+        assert.strictEqual(answers[2]!.headers["x-ratelimit-reset"], "1700000000")
+        assert.strictEqual(answers[2]!.body, "slow down")
+        assert.strictEqual(answers[3]!.headers.location, "http://127.0.0.1:1/elsewhere")
+        // Only the 2xx answer counts as received; every request is in the log.
+        assert.deepStrictEqual((yield* collector.messages).map((m) => m.messageId), ["s4-0"])
+        const log = yield* collector.requests
+        assert.deepStrictEqual(log.map((r) => r.result), [500, 500, 429, 307, 200])
+        assert.deepStrictEqual(log.map((r) => r.answer), ["Status", "Status", "Status", "Status", "Accept"])
+        // Until changed: the fallback.
+        yield* collector.setFallback(Collector.status(503))
+        assert.strictEqual((yield* rawPost(collector.endpoint, batchBody(ids(1)))).status, 503)
+        yield* collector.setFallback(Collector.accept)
+        assert.strictEqual((yield* rawPost(collector.endpoint, batchBody(ids(1)))).status, 200)
+      }), {}
+    ))
+
+  it.scoped("answers after a delay on Effect's clock", () =>
+    Effect.gen(function*() {
+      const collector = yield* Collector.make()
+      yield* collector.setFallback(Collector.delay("200 millis"))
+      const answer = yield* Effect.fork(rawPost(collector.endpoint, batchBody(ids(2))))
+      yield* eventually(Effect.map(collector.stats, (s) => s.requests === 1))
+      yield* TestClock.adjust("199 millis")
+      assert.strictEqual((yield* collector.stats).okRequests, 0)
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual((yield* Fiber.join(answer)).status, 200)
+      assert.strictEqual((yield* collector.stats).messages, 2)
+    }))
+
+  it.scopedLive("hangs (ids taken, never answered), stalls a body after its headers, streams a huge body, resets", () =>
+    withCollector((collector) =>
+      Effect.gen(function*() {
+        // Hang: the client gives up; the collector took the ids without answering.
+        yield* collector.setScript([Collector.hang])
+        const hung = yield* Effect.timeoutOption(rawPost(collector.endpoint, batchBody(ids(3, "h"))), "300 millis")
+        assert.isTrue(hung._tag === "None")
+        yield* eventually(Effect.map(collector.stats, (s) => s.taken.size === 3))
+        assert.deepStrictEqual([...(yield* collector.stats).taken.keys()], ["h0", "h1", "h2"])
+
+        // Stall: status and headers arrive, the body never ends.
+        yield* collector.setScript([Collector.stallBody(200)])
+        const stalled = yield* Effect.async<{ status: number; first: string }>((resume) => {
+          const request = Http.request(collector.endpoint, { method: "POST", agent: false }, (res) => {
+            res.once("data", (d: Buffer) => {
+              resume(Effect.succeed({ status: res.statusCode ?? 0, first: d.toString() }))
+              request.destroy()
+            })
+          })
+          request.end(batchBody(ids(1, "st")))
+        })
+        assert.deepStrictEqual(stalled, { status: 200, first: "{" })
+
+        // Huge: 20 MB streamed as the client reads it.
+        yield* collector.setScript([Collector.hugeBody(20_000_000, 500)])
+        const huge = yield* Effect.async<{ status: number; bytes: number }>((resume) => {
+          const request = Http.request(collector.endpoint, { method: "POST", agent: false }, (res) => {
+            let bytes = 0
+            res.on("data", (d: Buffer) => (bytes += d.length))
+            res.on("end", () => resume(Effect.succeed({ status: res.statusCode ?? 0, bytes })))
+          })
+          request.end(batchBody(ids(1, "hg")))
+        })
+        assert.deepStrictEqual(huge, { status: 500, bytes: 20_000_000 })
+
+        // Reset: the connection is cut when the headers arrive.
+        yield* collector.setScript([Collector.reset])
+        const cut = yield* Effect.flip(rawPost(collector.endpoint, batchBody(ids(1, "r"))))
+        assert.include(["ECONNRESET", "socket hang up"], cut)
+        const log = yield* collector.requests
+        assert.deepStrictEqual(log.map((r) => r.result), ["hang", 200, 500, "reset"])
+      }), {}
+    ))
+
+  it.scopedLive("goes down (connections refused, or 503) and comes back on the same port", () =>
+    withCollector((collector) =>
+      Effect.gen(function*() {
+        assert.strictEqual((yield* rawPost(collector.endpoint, batchBody(ids(1, "a")))).status, 200)
+        yield* collector.down("refuse")
+        assert.strictEqual(yield* Effect.flip(rawPost(collector.endpoint, batchBody(ids(1, "b")))), "ECONNREFUSED")
+        yield* collector.up
+        assert.strictEqual((yield* rawPost(collector.endpoint, batchBody(ids(1, "c")))).status, 200)
+        yield* collector.down("503")
+        const down = yield* rawPost(collector.endpoint, batchBody(ids(1, "d")))
+        assert.strictEqual(down.status, 503)
+        assert.strictEqual(JSON.parse(down.body).code, "down")
+        yield* collector.up
+        // The same id again: a duplicate, counted as one.
+        assert.strictEqual((yield* rawPost(collector.endpoint, batchBody(ids(1, "a")))).status, 200)
+        const stats = yield* collector.stats
+        assert.deepStrictEqual(Object.fromEntries(stats.accepted), { a0: 2, c0: 1 })
+        assert.strictEqual(stats.duplicates, 1)
+        assert.strictEqual(stats.uniqueMessageIds, 2)
+        assert.strictEqual(stats.okRequests, 3)
+        assert.strictEqual(stats.rejectedRequests, 1)
+        // The refused connection never reached it.
+        assert.strictEqual(stats.requests, 4)
+      }), {}
+    ))
+
+  it.scopedLive("with retain: \"counts\", keeps only the counters", () =>
+    withCollector((collector) =>
+      Effect.gen(function*() {
+        const events = yield* collector.subscribe
+        assert.strictEqual((yield* rawPost(collector.endpoint, batchBody(ids(5)))).status, 200)
+        const stats = yield* collector.stats
+        assert.strictEqual(stats.messages, 5)
+        assert.strictEqual(stats.accepted.size, 0)
+        assert.deepStrictEqual(yield* collector.received, [])
+        assert.deepStrictEqual(yield* collector.requests, [])
+        // The events still carry the messages (the CLI prints them).
+        const event = yield* Queue.take(events)
+        assert.strictEqual(event._tag === "Received" ? event.messages.length : 0, 5)
+      }), { retain: "counts" }
+    ))
 })

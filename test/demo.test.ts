@@ -1,7 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { execFile } from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
+import { startCliCollector } from "./support/cliCollector.js"
 
 const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
 const tsx = Path.join(root, "node_modules", ".bin", process.platform === "win32" ? "tsx.cmd" : "tsx")
@@ -10,18 +13,23 @@ interface DemoRun {
   readonly code: number | null
   readonly stdout: string
   readonly stderr: string
+  readonly result: any
 }
 
-/** Runs the demo as `npm run demo` does, without a write key in the environment (local collector mode). */
-const runDemo = (): Promise<DemoRun> => {
-  const env: NodeJS.ProcessEnv = { ...process.env }
-  delete env.ANALYTICS_WRITE_KEY
-  delete env.ANALYTICS_HOST
-  delete env.DEBUG
+/**
+ * Runs the demo as `npm run demo -- ARGS` does, with only `env` of the ANALYTICS_* variables, and
+ * reads the result it writes with `--json-out`.
+ */
+const runDemo = (args: ReadonlyArray<string> = [], extraEnv: Record<string, string> = {}): Promise<DemoRun> => {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv }
+  for (const key of ["ANALYTICS_WRITE_KEY", "ANALYTICS_HOST", "DEBUG"]) if (!(key in extraEnv)) delete env[key]
+  const out = Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "analytics-demo-")), "result.json")
   return new Promise((resolve) => {
-    execFile(tsx, ["examples/demo.ts"], { cwd: root, env, timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(tsx, ["examples/demo.ts", ...args, "--json-out", out], { cwd: root, env, timeout: 60_000 }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === "number" ? error.code : null
-      resolve({ code, stdout, stderr })
+      const result = Fs.existsSync(out) ? JSON.parse(Fs.readFileSync(out, "utf8")) : undefined
+      Fs.rmSync(Path.dirname(out), { recursive: true, force: true })
+      resolve({ code, stdout, stderr, result })
     })
   })
 }
@@ -45,9 +53,8 @@ describe("npm run demo", () => {
     const run = await runDemo()
     assert.strictEqual(run.code, 0, `demo failed:\n${run.stdout}\n${run.stderr}`)
 
-    const line = run.stdout.split("\n").find((l) => l.startsWith("DEMO_RESULT "))
-    assert.isDefined(line, "the demo prints a DEMO_RESULT line")
-    const result = JSON.parse(line!.slice("DEMO_RESULT ".length)) as DemoResult
+    const result = run.result as DemoResult
+    assert.isDefined(result, "the demo writes its result with --json-out")
     assert.strictEqual(result.mode, "local")
     assert.match(result.endpoint, /^http:\/\/127\.0\.0\.1:\d+\/v1\/batch$/)
     assert.strictEqual(result.rejected, 0, "the collector refused nothing")
@@ -136,5 +143,43 @@ describe("npm run demo", () => {
     assert.match(run.stdout, /^#\s+type\s+user\s+/m)
     assert.match(run.stdout, /^10\s+track\s+019mr8mf4r\s+Item Purchased\s+.*2015-02-23T22:28:55\.111Z$/m)
     assert.match(run.stdout, /rejected\s+MessageTooLarge: /)
+
+    // Its last lines are for people: no JSON on the terminal.
+    assert.notInclude(run.stdout, "DEMO_RESULT")
+    const last = run.stdout.trimEnd().split("\n").slice(-2)
+    assert.match(last[0]!, /^done: 10 messages delivered to the local collector; .*Nothing was sent to Segment\.$/)
+    assert.include(last[1]!, "npm run demo -- --segment")
+    for (const line of last) assert.isBelow(line.length, 200)
   })
+
+  it("never sends to a real endpoint because a write key is in the environment", { timeout: 90_000 }, async () => {
+    // A write key and host exported for something else: the demo still uses its own local collector.
+    const elsewhere = await startCliCollector()
+    try {
+      const run = await runDemo([], { ANALYTICS_WRITE_KEY: "someone-elses-key", ANALYTICS_HOST: elsewhere.url })
+      assert.strictEqual(run.code, 0, run.stderr)
+      assert.strictEqual(run.result.mode, "local")
+      assert.strictEqual(run.result.messages.length, 10)
+      assert.deepStrictEqual(elsewhere.requests(), [])
+    } finally {
+      await elsewhere.close()
+    }
+  })
+
+  it("sends to ANALYTICS_HOST with ANALYTICS_WRITE_KEY only with --segment, and refuses --segment without a key", async () => {
+    const endpoint = await startCliCollector({ writeKey: "the-source-key" })
+    try {
+      const run = await runDemo(["--segment"], { ANALYTICS_WRITE_KEY: "the-source-key", ANALYTICS_HOST: endpoint.url })
+      assert.strictEqual(run.code, 0, run.stderr)
+      assert.strictEqual(run.result.mode, "remote")
+      assert.strictEqual(endpoint.messages().length, 10)
+      assert.match(run.stdout.trimEnd().split("\n").at(-1)!, /^done: 10 messages of 10 messages delivered to http:\/\/127\.0\.0\.1:\d+;/)
+      const noKey = await runDemo(["--segment"], { ANALYTICS_HOST: endpoint.url })
+      assert.strictEqual(noKey.code, 2)
+      assert.include(noKey.stderr, "set ANALYTICS_WRITE_KEY")
+      assert.strictEqual(endpoint.messages().length, 10)
+    } finally {
+      await endpoint.close()
+    }
+  }, 90_000)
 })

@@ -10,6 +10,7 @@ import * as Collector from "../src/Collector.js"
 import { Analytics, MemoryTransport, PromiseClient, Testing, Transport } from "../src/index.js"
 
 // The user's test suites of examples/testing register their tests in this file.
+import "../examples/testing/collector-faults.test.js"
 import "../examples/testing/collector.test.js"
 import "../examples/testing/retries.test.js"
 import "../examples/testing/signup.test.js"

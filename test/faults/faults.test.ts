@@ -42,7 +42,7 @@ describe("fault harness", () => {
           fetch(`${server.url}/v1/batch`, {
             method: "POST",
             headers: { "content-type": "application/json", connection: "close" },
-            body: JSON.stringify({ batch: ids.map((messageId) => ({ messageId })) })
+            body: JSON.stringify({ batch: ids.map((messageId) => ({ type: "track", userId: "u", event: "e", messageId })) })
           }).then((r) => r.status, () => "refused" as const)
         )
       assert.strictEqual(yield* post(["a"]), 200)

@@ -1,69 +1,42 @@
 /**
- * A tiny `/v1/batch` collector for the CLI tests: listens on 127.0.0.1 on an ephemeral port, stores the
- * messages of every request it answers 200, and can be told to answer every request with an error
- * status (to test the failures file) and to recover.
+ * The collector for the CLI tests: the library's own `Collector` (on 127.0.0.1, an ephemeral port),
+ * wrapped for tests that drive child processes with promises. It can be told to answer every request
+ * with an error status (to test the failures file) or a script of answers, and to recover.
  */
-import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
-import * as Zlib from "node:zlib"
+import { Effect, Exit, Scope } from "effect"
+import * as Collector from "../../src/Collector.js"
 
 export interface CliCollector {
   /** `http://127.0.0.1:PORT`, to pass as `--host`. */
   readonly url: string
-  /** Messages of the requests answered 200, in arrival order. */
-  readonly messages: Array<Record<string, unknown>>
-  /** Every request: its status, headers and message count. */
-  readonly requests: Array<{ status: number; headers: Http.IncomingHttpHeaders; count: number }>
+  readonly service: Collector.CollectorService
+  /** Messages of the requests answered 2xx, in arrival order. */
+  readonly messages: () => ReadonlyArray<Record<string, any>>
+  /** Requests answered 2xx, with their headers. */
+  readonly received: () => ReadonlyArray<Collector.ReceivedBatch>
+  /** Every request on the batch path, with what it was answered. */
+  readonly requests: () => ReadonlyArray<Collector.RequestRecord>
   /** Answer every request with this status from now on (200 to recover). */
-  failWith(status: number): void
-  clear(): void
-  close(): Promise<void>
+  readonly failWith: (status: number) => void
+  /** Answer the next requests from `answers`, then as before. */
+  readonly script: (answers: ReadonlyArray<Collector.Answer>) => void
+  readonly clear: () => void
+  readonly close: () => Promise<void>
 }
 
-export const startCliCollector = (): Promise<CliCollector> =>
-  new Promise((resolve, reject) => {
-    const messages: Array<Record<string, unknown>> = []
-    const requests: Array<{ status: number; headers: Http.IncomingHttpHeaders; count: number }> = []
-    let status = 200
-    const server = Http.createServer((req, res) => {
-      const chunks: Array<Buffer> = []
-      req.on("data", (chunk: Buffer) => chunks.push(chunk))
-      req.on("end", () => {
-        let count = 0
-        let answer = status
-        try {
-          let body = Buffer.concat(chunks)
-          if (req.headers["content-encoding"] === "gzip") body = Zlib.gunzipSync(body)
-          const parsed = JSON.parse(body.toString("utf8")) as { batch: Array<Record<string, unknown>> }
-          count = parsed.batch.length
-          if (answer === 200) messages.push(...parsed.batch)
-        } catch {
-          answer = 400
-        }
-        requests.push({ status: answer, headers: req.headers, count })
-        res.writeHead(answer, { "content-type": "application/json" })
-        res.end(answer === 200 ? "{\"success\":true}" : "{\"success\":false}")
-      })
-    })
-    server.on("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo
-      resolve({
-        url: `http://127.0.0.1:${port}`,
-        messages,
-        requests,
-        failWith: (code) => {
-          status = code
-        },
-        clear: () => {
-          messages.length = 0
-          requests.length = 0
-        },
-        close: () =>
-          new Promise<void>((done) => {
-            server.closeAllConnections()
-            server.close(() => done())
-          })
-      })
-    })
-  })
+export const startCliCollector = async (options: Collector.Options = {}): Promise<CliCollector> => {
+  const scope = Effect.runSync(Scope.make())
+  const service = await Effect.runPromise(Scope.extend(Collector.make(options), scope))
+  const run = <A>(effect: Effect.Effect<A>) => Effect.runSync(effect)
+  return {
+    url: service.url,
+    service,
+    messages: () => run(service.messages),
+    received: () => run(service.received),
+    requests: () => run(service.requests),
+    failWith: (status) => run(service.setFallback(status === 200 ? Collector.accept : Collector.status(status))),
+    script: (answers) => run(service.setScript(answers)),
+    clear: () => run(Effect.zipRight(service.clear, service.setScript([]))),
+    close: () => Effect.runPromise(Scope.close(scope, Exit.void))
+  }
+}

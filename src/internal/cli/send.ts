@@ -5,7 +5,6 @@
  */
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
-import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
@@ -13,11 +12,15 @@ import * as Analytics from "../../Analytics.js"
 import { describeReason } from "../../AnalyticsError.js"
 import type * as Message from "../../Message.js"
 import type * as Outcome from "../../Outcome.js"
-import { messageTypes } from "./ndjson.js"
+import { messageTypes } from "../core/ndjson.js"
+import { escapeForTerminal } from "../core/text.js"
+import * as Help from "./help.js"
+import { textFlag } from "./help.js"
 import {
   clientLayer,
+  type CommandDefaults,
   type ConnectionFlags,
-  connectionOptions,
+  connectionFlags,
   exitWith,
   ExitCodes,
   usageError,
@@ -39,26 +42,43 @@ const stringFields = [
 
 const jsonFields = ["properties", "traits", "context", "integrations"] as const
 
-const text = (name: string, description: string) =>
-  Options.text(name).pipe(Options.withDescription(description), Options.optional)
+const field = textFlag
 
-const fieldOptions = {
-  userId: text("userId", "The user's id"),
-  anonymousId: text("anonymousId", "An anonymous id"),
-  event: text("event", "track: the event name"),
-  timestamp: text("timestamp", "When it happened, ISO-8601 (default: now)"),
-  messageId: text("messageId", "The dedupe key (default: a random UUID)"),
-  name: text("name", "page/screen: the name"),
-  category: text("category", "page/screen: the category"),
-  groupId: text("groupId", "group: the group's id"),
-  previousId: text("previousId", "alias: the previous id"),
-  properties: text("properties", "track/page/screen: a JSON object"),
-  traits: text("traits", "identify/group: a JSON object"),
-  context: text("context", "A JSON object"),
-  integrations: text("integrations", "A JSON object, such as {\"All\":false,\"Mixpanel\":true}")
+const fieldFlags = {
+  userId: field("userId", "ID", "the user's id"),
+  anonymousId: field("anonymousId", "ID", "an anonymous id (when there is no userId)"),
+  event: field("event", "NAME", "track: the event name"),
+  name: field("name", "NAME", "page, screen: the name"),
+  category: field("category", "NAME", "page, screen: the category"),
+  groupId: field("groupId", "ID", "group: the group's id"),
+  previousId: field("previousId", "ID", "alias: the previous id"),
+  properties: field("properties", "JSON", "track, page, screen: a JSON object"),
+  traits: field("traits", "JSON", "identify, group: a JSON object"),
+  context: field("context", "JSON", "a JSON object"),
+  integrations: field("integrations", "JSON", "a JSON object, such as {\"All\":false,\"Mixpanel\":true}"),
+  timestamp: field("timestamp", "ISO", "when it happened, ISO-8601 with a zone (default: now)"),
+  messageId: field("messageId", "ID", "the dedupe key (default: a random UUID)")
 }
 
-type FieldFlags = { readonly [K in keyof typeof fieldOptions]: Option.Option<string> }
+/** `send`'s defaults: one call from a shell is sent at once, and does not sit in backoff for minutes. */
+const defaults: CommandDefaults = { flushAt: 1, maxRetries: 3 }
+
+const connection = connectionFlags(defaults)
+
+/** `send --help`. @internal */
+export const help: Help.Page = {
+  usage: [`analytics-effect send <type> [fields] [options]`],
+  summary: `Sends one call and waits for its outcome (exit code 0 when delivered). <type> is one of ${
+    messageTypes.join(", ")
+  }.`,
+  sections: [
+    { title: "Fields (as in the Segment spec)", rows: Help.rowsOf(fieldFlags) },
+    { title: "Options", rows: Help.rowsOf(connection) }
+  ],
+  footer: "Example: analytics-effect send track --userId u1 --event \"Signed Up\" --properties '{\"plan\":\"Pro\"}'"
+}
+
+type FieldFlags = { readonly [K in keyof typeof fieldFlags]: Option.Option<string> }
 
 const parseJsonObject = (value: string): Record<string, unknown> | undefined => {
   try {
@@ -108,17 +128,13 @@ const describeOutcome = (outcome: Outcome.Outcome): string => {
 const run = (type: Message.MessageType, flags: FieldFlags & ConnectionFlags) =>
   Effect.gen(function*() {
     const message = yield* buildMessage(type, flags)
-    const layer = yield* clientLayer(flags, {
-      flushAt: Option.getOrElse(flags.flushAt, () => 1),
-      // One call from a shell should not sit in backoff for minutes: 3 retries unless told otherwise.
-      maxRetries: Option.getOrElse(flags.maxRetries, () => 3)
-    })
+    const layer = yield* clientLayer(flags, defaults, {})
     yield* Effect.gen(function*() {
       const analytics = yield* Analytics.Analytics
       const outcomes = yield* analytics.subscribe
       const sent = yield* Effect.either(analytics.send(message as Message.Message))
       if (sent._tag === "Left") {
-        yield* writeErr(`${sent.left._tag}: ${sent.left.message}\n`)
+        yield* writeErr(`${sent.left._tag}: ${escapeForTerminal(sent.left.message, 500)}\n`)
         return yield* exitWith(ExitCodes.notDelivered)
       }
       const messageId = sent.right
@@ -130,7 +146,7 @@ const run = (type: Message.MessageType, flags: FieldFlags & ConnectionFlags) =>
       for (;;) {
         const outcome = yield* Queue.take(outcomes)
         if (!outcome.messages.some((ref) => ref.messageId === messageId)) continue
-        const line = `${type} ${messageId} ${describeOutcome(outcome)}\n`
+        const line = `${type} ${escapeForTerminal(messageId)} ${escapeForTerminal(describeOutcome(outcome), 500)}\n`
         if (outcome._tag === "Delivered") return yield* writeOut(line)
         yield* writeErr(line)
         return yield* exitWith(ExitCodes.notDelivered)
@@ -149,8 +165,8 @@ export const command = Command.make(
     type: Args.choice(messageTypes.map((t) => [t, t] as [string, Message.MessageType]), { name: "type" }).pipe(
       Args.withDescription(`One of ${messageTypes.join(", ")}`)
     ),
-    ...fieldOptions,
-    ...connectionOptions
+    ...Help.optionsOf(fieldFlags),
+    ...Help.optionsOf(connection)
   },
   ({ type, ...flags }) => run(type, flags)
 ).pipe(Command.withDescription("Send one call and wait for its outcome (exit code 0 when delivered)"))

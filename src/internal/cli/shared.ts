@@ -1,5 +1,5 @@
 /**
- * What the CLI's commands share: exit codes, the connection options, the client layer, output.
+ * What the CLI's commands share: exit codes, output, the connection flags and the client layer.
  *
  * Node-only: this module and its siblings are the command line's edge and are never imported by the
  * library (`src/index.ts`).
@@ -9,13 +9,18 @@
 import * as Options from "@effect/cli/Options"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Config from "effect/Config"
+import * as Console from "effect/Console"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import * as Util from "node:util"
 import * as Analytics from "../../Analytics.js"
 import { Transport } from "../../Transport.js"
+import { escapeForTerminal } from "../core/text.js"
+import { boolFlag, flag, type FlagValues, intFlag, textFlag } from "./help.js"
 
 /**
  * The exit codes of `analytics-effect`.
@@ -47,10 +52,6 @@ export class CliExit extends Schema.TaggedError<CliExit>("analytics-effect/CliEx
 /** @internal */
 export const exitWith = (code: number): Effect.Effect<never, CliExit> => Effect.fail(new CliExit({ code }))
 
-/** @internal */
-export const usageError = (text: string): Effect.Effect<never, CliExit> =>
-  Effect.zipRight(writeErr(`error: ${text}\n`), exitWith(ExitCodes.usage))
-
 /**
  * Writes to standard error without adding a line break (the progress line rewrites itself).
  *
@@ -65,68 +66,84 @@ export const writeErr = (text: string): Effect.Effect<void> => Effect.sync(() =>
  */
 export const writeOut = (text: string): Effect.Effect<void> => Effect.sync(() => void process.stdout.write(text))
 
+/** `error: ...` on standard error, input in it escaped; then exit code 2. @internal */
+export const usageError = (text: string): Effect.Effect<never, CliExit> =>
+  Effect.zipRight(writeErr(`error: ${escapeForTerminal(text, 500)}\n`), exitWith(ExitCodes.usage))
+
 /** @internal */
 export const stderrIsTTY = (): boolean => process.stderr.isTTY === true
+
+/** The terminal's width (80 when unknown). @internal */
+export const stderrColumns = (): number => process.stderr.columns ?? 80
+
+/**
+ * A `Console` that removes terminal escapes from what `@effect/cli` prints (its errors are styled)
+ * when the stream is not a terminal.
+ *
+ * @internal
+ */
+export const plainConsole: Effect.Effect<Console.Console> = Effect.map(Effect.console, (console) => {
+  const plain = (tty: boolean) => (args: ReadonlyArray<unknown>) =>
+    tty ? args : args.map((a) => (typeof a === "string" ? Util.stripVTControlCharacters(a) : a))
+  const out = plain(process.stdout.isTTY === true)
+  const err = plain(process.stderr.isTTY === true)
+  return {
+    ...console,
+    log: (...args: ReadonlyArray<unknown>) => console.log(...out(args)),
+    error: (...args: ReadonlyArray<unknown>) => console.error(...err(args)),
+    unsafe: {
+      ...console.unsafe,
+      log: (...args: ReadonlyArray<unknown>) => console.unsafe.log(...out(args)),
+      error: (...args: ReadonlyArray<unknown>) => console.unsafe.error(...err(args))
+    }
+  }
+})
+
+/** The defaults a command gives the client (the library's defaults otherwise). @internal */
+export interface CommandDefaults {
+  readonly flushAt: number
+  readonly maxRetries: number
+}
 
 const optionalWithConfig = <A>(options: Options.Options<A>, config: Config.Config<A>) =>
   options.pipe(Options.withFallbackConfig(config), Options.optional)
 
 /**
- * The connection and batching flags shared by `send` and `import`.
+ * The connection and batching flags shared by `send` and `import`, with that command's defaults.
  *
  * @internal
  */
-export const connectionOptions = {
-  writeKey: optionalWithConfig(
-    Options.redacted("write-key").pipe(
-      Options.withDescription("The source's write key (default: the ANALYTICS_WRITE_KEY environment variable)")
-    ),
-    Config.redacted("ANALYTICS_WRITE_KEY")
+export const connectionFlags = (defaults: CommandDefaults) => ({
+  writeKey: flag(
+    optionalWithConfig(Options.redacted("write-key"), Config.redacted("ANALYTICS_WRITE_KEY")),
+    "--write-key KEY",
+    "the source's write key (default: $ANALYTICS_WRITE_KEY)"
   ),
-  host: optionalWithConfig(
-    Options.text("host").pipe(
-      Options.withDescription("Collector base URL (default: ANALYTICS_HOST, else https://api.segment.io)")
-    ),
-    Config.string("ANALYTICS_HOST")
+  host: flag(
+    optionalWithConfig(Options.text("host"), Config.string("ANALYTICS_HOST")),
+    "--host URL",
+    `collector base URL (default: $ANALYTICS_HOST, else ${Analytics.defaults.host})`
   ),
-  path: Options.text("path").pipe(
-    Options.withDescription("Request path (default /v1/batch)"),
-    Options.optional
+  path: textFlag("path", "PATH", `request path (default ${Analytics.defaults.path})`),
+  gzip: boolFlag("gzip", "compress request bodies"),
+  flushAt: intFlag("flush-at", `send once N messages wait (default ${defaults.flushAt})`),
+  maxInFlight: intFlag("max-in-flight", `requests in progress at once (default ${Analytics.defaults.maxInFlight})`),
+  maxRetries: intFlag(
+    "max-retries",
+    `retries of a failed request, backoff doubling from about 1 s (default ${defaults.maxRetries})`
   ),
-  gzip: Options.boolean("gzip").pipe(Options.withDescription("Compress request bodies (Content-Encoding: gzip)")),
-  flushAt: Options.integer("flush-at").pipe(
-    Options.withDescription("Send as soon as this many messages are waiting"),
-    Options.optional
+  timeout: intFlag(
+    "timeout",
+    `per-request timeout in milliseconds (default ${Duration.toMillis(Analytics.defaults.timeout)})`,
+    "MS"
   ),
-  maxInFlight: Options.integer("max-in-flight").pipe(
-    Options.withDescription("Most requests in progress at once (default 4)"),
-    Options.optional
-  ),
-  maxRetries: Options.integer("max-retries").pipe(
-    Options.withDescription("Retries of a failed request before its messages fail (default 10)"),
-    Options.optional
-  ),
-  timeout: Options.integer("timeout").pipe(
-    Options.withDescription("Per-request timeout in milliseconds (default 10000)"),
-    Options.optional
-  ),
-  dryRun: Options.boolean("dry-run").pipe(Options.withDescription("Validate only: send nothing"))
-}
+  dryRun: boolFlag("dry-run", "validate only, send nothing (no write key needed)")
+})
 
 /** @internal */
-export interface ConnectionFlags {
-  readonly writeKey: Option.Option<Redacted.Redacted<string>>
-  readonly host: Option.Option<string>
-  readonly path: Option.Option<string>
-  readonly gzip: boolean
-  readonly flushAt: Option.Option<number>
-  readonly maxInFlight: Option.Option<number>
-  readonly maxRetries: Option.Option<number>
-  readonly timeout: Option.Option<number>
-  readonly dryRun: boolean
-}
+export type ConnectionFlags = FlagValues<ReturnType<typeof connectionFlags>>
 
-const nonPositive = (name: string, value: Option.Option<number>, min: number) =>
+const tooSmall = (name: string, value: Option.Option<number>, min: number) =>
   Option.isSome(value) && value.value < min ? Option.some(`--${name} must be at least ${min}`) : Option.none()
 
 const debugConfig = Config.map(Config.withDefault(Config.string("DEBUG"), ""), (value) => /\banalytics\b/.test(value))
@@ -143,14 +160,15 @@ const refusing = Layer.succeed(Transport, {
  */
 export const clientLayer = (
   flags: ConnectionFlags,
+  defaults: CommandDefaults,
   overrides: Partial<Analytics.Options>
 ): Effect.Effect<Layer.Layer<Analytics.Analytics>, CliExit> =>
   Effect.gen(function*() {
     const problem = Option.firstSomeOf([
-      nonPositive("flush-at", flags.flushAt, 1),
-      nonPositive("max-in-flight", flags.maxInFlight, 1),
-      nonPositive("max-retries", flags.maxRetries, 0),
-      nonPositive("timeout", flags.timeout, 1)
+      tooSmall("flush-at", flags.flushAt, 1),
+      tooSmall("max-in-flight", flags.maxInFlight, 1),
+      tooSmall("max-retries", flags.maxRetries, 0),
+      tooSmall("timeout", flags.timeout, 1)
     ])
     if (Option.isSome(problem)) return yield* usageError(problem.value)
     const debug = yield* Effect.orElseSucceed(debugConfig, () => false)
@@ -160,11 +178,11 @@ export const clientLayer = (
       shutdownTimeout: "5 seconds",
       gzip: flags.gzip,
       debug,
+      flushAt: Option.getOrElse(flags.flushAt, () => defaults.flushAt),
+      maxRetries: Option.getOrElse(flags.maxRetries, () => defaults.maxRetries),
       ...(Option.isSome(flags.host) ? { host: flags.host.value } : {}),
       ...(Option.isSome(flags.path) ? { path: flags.path.value } : {}),
-      ...(Option.isSome(flags.flushAt) ? { flushAt: flags.flushAt.value } : {}),
       ...(Option.isSome(flags.maxInFlight) ? { maxInFlight: flags.maxInFlight.value } : {}),
-      ...(Option.isSome(flags.maxRetries) ? { maxRetries: flags.maxRetries.value } : {}),
       ...(Option.isSome(flags.timeout) ? { timeout: flags.timeout.value } : {}),
       ...overrides
     }
