@@ -14,6 +14,7 @@
  * the results in RESULTS.md.
  */
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as ParseResult from "effect/ParseResult"
 import type * as Schema from "effect/Schema"
@@ -72,10 +73,10 @@ const timeDecode = (inputs: ReadonlyArray<TrackEvent>, n: number): number => {
 }
 
 // The client's own encoder: synchronous, ids from a generator seeded once (as the client does).
-const encode = Encode.makeEncodeSync(
+const encode = Either.getOrThrow(Encode.makeEncodeSync(
   { maxMessageBytes: 32_000, defaultContext: undefined, defaultIntegrations: undefined },
   Effect.runSync(Ids.make)
-)
+))
 
 const timeEncoder = (inputs: ReadonlyArray<TrackEvent>, n: number): number => {
   const t0 = process.hrtime.bigint()

@@ -119,7 +119,7 @@ const examples = Effect.gen(function*() {
  * Runs the examples on a client, flushes it, and collects the outcome of every accepted message
  * before the client's layer closes.
  */
-const runOn = (layer: Layer.Layer<Analytics.Analytics>) =>
+const runOn = (layer: Layer.Layer<Analytics.Analytics, AnalyticsError.InvalidOptions>) =>
   Effect.gen(function*() {
     const outcomes = yield* Analytics.subscribe
     const { accepted, oversize } = yield* examples

@@ -41,7 +41,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type { CallError, TransportError } from "./AnalyticsError.js"
+import type { CallError, InvalidOptions, TransportError } from "./AnalyticsError.js"
 import * as HttpTransport from "./HttpTransport.js"
 import * as Client from "./internal/client.js"
 import * as Wire from "./internal/wire.js"
@@ -252,12 +252,13 @@ const typeOf = (message: unknown): Message.MessageType => {
 
 /**
  * Builds a client in the current scope, sending through the `Transport` in context. Closing the scope
- * flushes it.
+ * flushes it. Fails with `InvalidOptions` when `defaultContext` or `defaultIntegrations` cannot be
+ * used (JSON cannot carry it, reading it throws, or its JSON alone is over `maxMessageBytes`).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options): Effect.Effect<AnalyticsService, never, Transport | Scope.Scope> =>
+export const make = (options: Options): Effect.Effect<AnalyticsService, InvalidOptions, Transport | Scope.Scope> =>
   Effect.map(Client.make(toSettings(options)), (client) => {
     const call = <A>(type: Message.MessageType) => (input: A) => client.accept(type, input)
     return Analytics.of({
@@ -280,7 +281,7 @@ export const make = (options: Options): Effect.Effect<AnalyticsService, never, T
  * @since 0.1.0
  * @category layers
  */
-export const layerWithoutTransport = (options: Options): Layer.Layer<Analytics, never, Transport> =>
+export const layerWithoutTransport = (options: Options): Layer.Layer<Analytics, InvalidOptions, Transport> =>
   Layer.scoped(Analytics, make(options))
 
 /**
@@ -290,7 +291,7 @@ export const layerWithoutTransport = (options: Options): Layer.Layer<Analytics, 
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<Analytics, never, HttpClient.HttpClient> => {
+export const layer = (options: Options): Layer.Layer<Analytics, InvalidOptions, HttpClient.HttpClient> => {
   const writeKey = typeof options.writeKey === "string" ? Redacted.make(options.writeKey) : options.writeKey
   return layerWithoutTransport({ ...options, writeKey }).pipe(
     Layer.provide(HttpTransport.layer({ ...options, writeKey }))
@@ -393,7 +394,7 @@ function jsonObjectConfig(name: string): Config.Config<Message.JsonObject> {
  */
 export const layerConfig = (
   options: Config.Config<Options> = config
-): Layer.Layer<Analytics, ConfigError.ConfigError, HttpClient.HttpClient> =>
+): Layer.Layer<Analytics, ConfigError.ConfigError | InvalidOptions, HttpClient.HttpClient> =>
   Layer.unwrapEffect(Effect.map(options, layer))
 
 /**
@@ -412,7 +413,8 @@ export const layerConfig = (
  * @since 0.1.0
  * @category layers
  */
-export const AnalyticsLayer: Layer.Layer<Analytics, ConfigError.ConfigError, HttpClient.HttpClient> = layerConfig()
+export const AnalyticsLayer: Layer.Layer<Analytics, ConfigError.ConfigError | InvalidOptions, HttpClient.HttpClient> =
+  layerConfig()
 
 /**
  * `identify` through the `Analytics` service in context.

@@ -42,7 +42,7 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as Analytics from "./Analytics.js"
-import { type CallError, ClientClosed } from "./AnalyticsError.js"
+import { type CallError, ClientClosed, type InvalidOptions } from "./AnalyticsError.js"
 import type * as Message from "./Message.js"
 import type { Transport } from "./Transport.js"
 
@@ -150,7 +150,7 @@ const toRejection = (cause: Cause.Cause<unknown>): unknown =>
  */
 export const createClient = (options: Options): Client => {
   const { httpClient, transport, ...clientOptions } = options
-  const layer: Layer.Layer<Analytics.Analytics> = transport !== undefined
+  const layer: Layer.Layer<Analytics.Analytics, InvalidOptions> = transport !== undefined
     ? Analytics.layerWithoutTransport(clientOptions).pipe(Layer.provide(transport))
     : Analytics.layer(clientOptions).pipe(Layer.provide(httpClient ?? FetchHttpClient.layer))
   const runtime = ManagedRuntime.make(layer)

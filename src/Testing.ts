@@ -31,6 +31,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Analytics from "./Analytics.js"
+import type { InvalidOptions } from "./AnalyticsError.js"
 import * as MemoryTransport from "./MemoryTransport.js"
 import type * as Message from "./Message.js"
 
@@ -80,7 +81,7 @@ export type SentMessage<T extends Message.MessageType = Message.MessageType> =
  */
 export const layer = (
   options: Partial<Analytics.Options> = {}
-): Layer.Layer<Analytics.Analytics | MemoryTransport.MemoryTransport> => {
+): Layer.Layer<Analytics.Analytics | MemoryTransport.MemoryTransport, InvalidOptions> => {
   const key = options.writeKey ?? writeKey
   const redacted = typeof key === "string" ? Redacted.make(key) : key
   return Analytics.layerWithoutTransport({ ...options, writeKey: redacted }).pipe(

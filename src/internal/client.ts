@@ -22,7 +22,14 @@ import type * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { ClientClosed, describeReason, type InvalidMessage, type MessageTooLarge, type TransportError } from "../AnalyticsError.js"
+import {
+  ClientClosed,
+  describeReason,
+  type InvalidMessage,
+  type InvalidOptions,
+  type MessageTooLarge,
+  type TransportError
+} from "../AnalyticsError.js"
 import type * as Message from "../Message.js"
 import type * as Outcome from "../Outcome.js"
 import { Transport } from "../Transport.js"
@@ -68,7 +75,8 @@ export interface Client {
   readonly outcomes: Stream.Stream<Outcome.Outcome>
 }
 
-type Queued = Encode.Encoded
+// The batcher's position counter `seq` is set when the message is queued.
+type Queued = Message.EncodedMessage & { seq: number }
 
 interface InFlight {
   readonly messages: ReadonlyArray<Queued>
@@ -117,10 +125,11 @@ const resultTag = (error: TransportError): string =>
 const refs = (messages: ReadonlyArray<Message.EncodedMessage>): ReadonlyArray<Outcome.MessageRef> => messages
 
 /** @internal */
-export const make = (settings: Settings): Effect.Effect<Client, never, Transport | Scope.Scope> =>
+export const make = (settings: Settings): Effect.Effect<Client, InvalidOptions, Transport | Scope.Scope> =>
   Effect.gen(function*() {
     const transport = yield* Transport
-    const encode = Encode.makeEncodeSync(settings, yield* Ids.make)
+    // A default context or integrations that cannot be used fails the layer.
+    const encode = yield* Encode.makeEncodeSync(settings, yield* Ids.make)
     const envelope = Wire.makeEnvelope(settings.writeKey)
     // The hub is not shut down with the client: subscribers keep reading the last outcomes (those of
     // the final flush) after the scope closes; their subscriptions end with their own scopes.
@@ -288,7 +297,7 @@ export const make = (settings: Settings): Effect.Effect<Client, never, Transport
       Effect.suspend((): Effect.Effect<string, InvalidMessage | MessageTooLarge | ClientClosed> => {
         if (closing) return Effect.fail(new ClientClosed({ messageType: type }))
         const encoded = encode(type, input)
-        return Effect.isEffect(encoded) ? encoded : enqueue(encoded)
+        return Effect.isEffect(encoded) ? encoded : enqueue(encoded as Queued)
       })
 
     // --- the senders ---

@@ -235,7 +235,7 @@ export const run = (scenario: Scenario): Effect.Effect<Row> =>
       host: server.url,
       ...baseOptions,
       ...scenario.options
-    }).pipe(Layer.provide(scenario.http === "undici" ? NodeHttpClient.layerUndici : FetchHttpClient.layer))
+    }).pipe(Layer.provide(scenario.http === "undici" ? NodeHttpClient.layerUndici : FetchHttpClient.layer), Layer.orDie)
 
     // The client's own scope, closed explicitly below; a child of the run's scope, so that an
     // interrupted run still closes the client.

@@ -15,6 +15,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Analytics from "../../Analytics.js"
+import type { InvalidOptions } from "../../AnalyticsError.js"
 import { Transport } from "../../Transport.js"
 
 /**
@@ -144,7 +145,7 @@ const refusing = Layer.succeed(Transport, {
 export const clientLayer = (
   flags: ConnectionFlags,
   overrides: Partial<Analytics.Options>
-): Effect.Effect<Layer.Layer<Analytics.Analytics>, CliExit> =>
+): Effect.Effect<Layer.Layer<Analytics.Analytics, InvalidOptions>, CliExit> =>
   Effect.gen(function*() {
     const problem = Option.firstSomeOf([
       nonPositive("flush-at", flags.flushAt, 1),
