@@ -633,6 +633,15 @@ describe("bounded work: huge messages end at the size limit, never after buildin
       }
     }).pipe(Effect.provide(clientLayer())))
 
+  it.effect("a MessageTooLarge names the message's own id, also when it comes after what stopped the walk", () =>
+    Effect.gen(function*() {
+      const error = tooLargeOf(
+        yield* Effect.exit(call("track", { userId: "u1", event: "e", properties: sharedTwice(30), messageId: "late-id" }))
+      )
+      assert.strictEqual(error.messageId, "late-id")
+      assert.isFalse(error.exact)
+    }).pipe(Effect.provide(clientLayer())))
+
   it.effect("the Schema checks a shared object once: decodeUnknown of the same DAG succeeds (it has no size limit)", () =>
     Effect.gen(function*() {
       const decoded = yield* Message.decodeUnknown({ type: "track", userId: "u1", event: "e", properties: sharedTwice(60) })

@@ -10,6 +10,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, Cause, Effect, Either, Exit, FastCheck as fc, ParseResult, Random } from "effect"
 import * as Message from "../src/Message.js"
+import { formatNumber } from "../src/internal/core/json.js"
 import * as Timestamp from "../src/internal/core/timestamp.js"
 import * as Encode from "../src/internal/encode.js"
 import * as Ids from "../src/internal/ids.js"
@@ -338,6 +339,22 @@ describe("timestamps", () => {
         }
       }),
       { numRuns: 10_000 }
+    )
+  })
+})
+
+describe("numbers", () => {
+  // Any double, and amounts: whole numbers of hundredths, which have their own fast path.
+  const amounts = fc.integer({ min: -(2 ** 33), max: 2 ** 33 }).map((cents) => cents / 100)
+  const numbers = fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), amounts, fc.integer().map((n) => n / 10))
+
+  it("are written as JSON.stringify writes them (and -0 as -0)", () => {
+    fc.assert(
+      fc.property(numbers, (n) => {
+        assert.strictEqual(formatNumber(n), Object.is(n, -0) ? "-0" : JSON.stringify(n), String(n))
+        assert.isTrue(Object.is(JSON.parse(formatNumber(n)), n))
+      }),
+      { numRuns: 50_000 }
     )
   })
 })

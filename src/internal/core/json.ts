@@ -53,12 +53,24 @@ export class Walk {
   readonly ancestors: Array<object> = []
   /** Check-only mode: the objects already checked, each with the deepest depth it passed at. */
   readonly checked: Map<object, number> | undefined
+  /** A walk of this state is under way (a getter called back into the library): use another. */
+  busy = false
   constructor(readonly budget: number, readonly write: boolean) {
     this.checked = write ? undefined : new Map()
+  }
+
+  /** Makes the state ready for a new walk. */
+  reset(): this {
+    this.bytes = 0
+    this.issue = undefined
+    this.stopped = false
+    if (this.ancestors.length !== 0) this.ancestors.length = 0
+    return this
   }
 }
 
 const objectProto = Object.prototype
+const hasOwn = Object.prototype.hasOwnProperty
 const getPrototypeOf = Object.getPrototypeOf
 const getOwnPropertySymbols = Object.getOwnPropertySymbols
 const propertyIsEnumerable = Object.prototype.propertyIsEnumerable
@@ -127,12 +139,10 @@ const threw = (w: Walk, cause: unknown): undefined => fail(w, `reading the value
 const isPlainAscii = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/
 
 /**
- * Writes a string as JSON text (quoted and escaped; a lone surrogate as a `\u` escape).
- *
- * @internal
+ * Checks a string and counts it, returning its JSON text without the quotes: the string itself when
+ * it is plain ASCII (nothing allocated), else its escaped form (a lone surrogate as a `\u` escape).
  */
-export const writeString = (w: Walk, s: string): string | undefined => {
-  if (!w.write) return ""
+const stringBody = (w: Walk, s: string): string | undefined => {
   if (w.bytes + s.length > w.budget) {
     // UTF-8 takes at least one byte per UTF-16 unit: this string alone passes the budget. Not scanned.
     w.bytes += s.length + 2
@@ -140,43 +150,86 @@ export const writeString = (w: Walk, s: string): string | undefined => {
   }
   if (isPlainAscii.test(s)) {
     w.bytes += s.length + 2
-    return "\"" + s + "\""
+    return s
   }
   // (JSON.stringify of a string primitive runs no user code.)
   const text = JSON.stringify(s)
   w.bytes += utf8Length(text)
-  return text
+  return text.slice(1, -1)
 }
 
-// `"key":` of the keys seen most: the keys of a payload repeat from object to object and call to
-// call. Only plain-ASCII keys (one byte per character), and only so many.
-const keyTexts = new Map<string, string>()
+/**
+ * Writes a string as JSON text (quoted and escaped).
+ *
+ * @internal
+ */
+export const writeString = (w: Walk, s: string): string | undefined => {
+  if (!w.write) return ""
+  const body = stringBody(w, s)
+  return body === undefined ? undefined : "\"" + body + "\""
+}
+
+/** The texts a key is written with: after `{` or `,`, before a value or a string's opening quote. */
+interface KeyTexts {
+  readonly first: string
+  readonly next: string
+  readonly firstQuoted: string
+  readonly nextQuoted: string
+  /** The UTF-8 size of `first` (the colon included). */
+  readonly bytes: number
+}
+
+// The texts of the keys seen most: the keys of a payload repeat from object to object and call to
+// call. Only so many, and only short keys.
+const keyTexts = new Map<string, KeyTexts>()
 const maxKeyTexts = 4096
 
-/** Writes an object key and its colon: `"key":`. */
-const writeKey = (w: Walk, key: string): string | undefined => {
-  if (!w.write) return ""
-  const cached = keyTexts.get(key)
-  if (cached !== undefined) {
-    w.bytes += cached.length
-    return cached
+/** Writes an object key and its colon (`"key":`): the texts to use, or `undefined` at the budget. */
+const writeKey = (w: Walk, key: string): KeyTexts | undefined => {
+  let texts = keyTexts.get(key)
+  if (texts === undefined) {
+    const before = w.bytes
+    const body = stringBody(w, key)
+    if (body === undefined) return undefined
+    w.bytes = before
+    const first = "\"" + body + "\":"
+    texts = { first, next: "," + first, firstQuoted: first + "\"", nextQuoted: "," + first + "\"", bytes: utf8Length(first) }
+    if (key.length <= 64) {
+      if (keyTexts.size >= maxKeyTexts) keyTexts.clear()
+      keyTexts.set(key, texts)
+    }
   }
-  const text = writeString(w, key)
-  if (text === undefined) return undefined
-  w.bytes += 1
-  if (text.length === key.length + 2 && key.length <= 64 && isPlainAscii.test(key)) {
-    if (keyTexts.size >= maxKeyTexts) keyTexts.clear()
-    keyTexts.set(key, text + ":")
+  w.bytes += texts.bytes
+  return texts
+}
+
+/**
+ * A finite number as JSON writes it (the shortest text that reads back as the same number), except
+ * that `-0` is written `-0`: JSON's grammar has it, and parsing it gives -0 back.
+ *
+ * @internal
+ */
+export const formatNumber = (n: number): string => {
+  if ((n | 0) === n) return n === 0 && 1 / n < 0 ? "-0" : "" + n
+  // A whole number of hundredths (a price, an amount): written from two small integers. Below 2^31
+  // hundredths no two of them share a double, so this text is the shortest that reads back as `n`,
+  // the one Number#toString gives; it avoids the generic double formatter, slow from JavaScript.
+  const cents = Math.round(n * 100)
+  if (cents / 100 === n && cents > -2147483648 && cents < 2147483648) {
+    const abs = cents < 0 ? -cents : cents
+    const whole = (abs / 100) | 0
+    const fraction = abs - whole * 100
+    return (cents < 0 ? "-" : "") + whole +
+      (fraction % 10 === 0 ? "." + fraction / 10 : fraction < 10 ? ".0" + fraction : "." + fraction)
   }
-  return text + ":"
+  // (The native formatter, without the cost of a JavaScript conversion's slow path.)
+  return JSON.stringify(n)
 }
 
 const writeNumber = (w: Walk, n: number): string | undefined => {
   if (!Number.isFinite(n)) return fail(w, `${n} is not a finite number; JSON would send null`)
   if (!w.write) return ""
-  // `String(-0)` is "0": JSON's grammar has `-0`, and parsing it gives -0 back. A small integer
-  // converts fast in JavaScript; other doubles (41.25) are much faster through the native formatter.
-  const text = n === 0 ? (1 / n < 0 ? "-0" : "0") : (n | 0) === n ? "" + n : JSON.stringify(n)
+  const text = formatNumber(n)
   w.bytes += text.length
   return text
 }
@@ -256,7 +309,7 @@ export const makeBase = (data: Record<string, unknown>, deep: boolean): Base => 
   for (const key of Object.keys(data)) {
     const value = data[key]
     const w = new Walk(Number.POSITIVE_INFINITY, true)
-    const name = writeKey(w, key)!
+    const name = writeKey(w, key)!.first
     const child = deep && isPlainData(value) ? makeBase(value, true) : undefined
     const text = child === undefined ? writeValue(w, value)! : child.json
     index[key] = fragments.length
@@ -331,12 +384,21 @@ const writeArray = (w: Walk, list: ReadonlyArray<unknown>): string | undefined =
         w.ancestors.pop()
         return under(w, i)
       }
-      const out = writeValue(w, item)
-      if (out === undefined) {
-        w.ancestors.pop()
-        return under(w, i)
+      if (typeof item === "string" && w.write) {
+        const body = stringBody(w, item)
+        if (body === undefined) {
+          w.ancestors.pop()
+          return undefined
+        }
+        text += (i === 0 ? "\"" : ",\"") + body + "\""
+      } else {
+        const out = writeValue(w, item)
+        if (out === undefined) {
+          w.ancestors.pop()
+          return under(w, i)
+        }
+        if (w.write) text += i === 0 ? out : "," + out
       }
-      if (w.write) text += i === 0 ? out : "," + out
       if (w.bytes > w.budget) {
         w.ancestors.pop()
         return stop(w)
@@ -387,6 +449,9 @@ const writeObject = (
   let reading: string | undefined
   try {
     for (key in record) {
+      // Own properties only, as JSON (an enumerable property of a polluted Object.prototype is not
+      // the caller's data). Inside for-in, the engine reduces this check to a shape check.
+      if (!hasOwn.call(record, key)) continue
       reading = key
       const item = record[key]
       if (item === undefined) {
@@ -409,15 +474,22 @@ const writeObject = (
           child = base.children[at]
         }
       }
-      const name = writeKey(w, key)
-      if (name === undefined) break
-      const out = members === Members.Destinations
-        ? writeDestination(w, key, item)
-        : child !== undefined && isMergeable(item)
-        ? writeContainer(w, item, child, undefined)
-        : writeValue(w, item)
-      if (out === undefined) break
-      if (w.write) text += count === 0 ? name + out : "," + name + out
+      const name = w.write ? writeKey(w, key) : undefined
+      if (w.write && name === undefined) break
+      if (typeof item === "string" && w.write && members === Members.Json) {
+        // The commonest member: written with the key's texts around the string itself.
+        const body = stringBody(w, item)
+        if (body === undefined) break
+        text += (count === 0 ? name!.firstQuoted : name!.nextQuoted) + body + "\""
+      } else {
+        const out = members === Members.Destinations
+          ? writeDestination(w, key, item)
+          : child !== undefined && isMergeable(item)
+          ? writeContainer(w, item, child, undefined)
+          : writeValue(w, item)
+        if (out === undefined) break
+        if (w.write) text += (count === 0 ? name!.first : name!.next) + out
+      }
       count++
       if (w.bytes > w.budget) {
         w.stopped = true

@@ -180,6 +180,8 @@ export interface Encoder {
   readonly context: Json.Base
   readonly integrations: Json.Base | undefined
   readonly prefixes: Record<MessageType, string>
+  /** The walk state, reused from call to call (a call made from inside a getter gets its own). */
+  readonly walk: Json.Walk
 }
 
 /**
@@ -223,7 +225,7 @@ export const makeEncoder = (options: {
   }
   const prefixes = {} as Record<MessageType, string>
   for (const type of messageTypes) prefixes[type] = `{"type":"${type}","messageId":`
-  return { limit, context: Json.makeBase(context, true), integrations, prefixes }
+  return { limit, context: Json.makeBase(context, true), integrations, prefixes, walk: new Json.Walk(2 * limit, true) }
 }
 
 const unexpected = (type: MessageType, key: string): Invalid =>
@@ -232,34 +234,36 @@ const unexpected = (type: MessageType, key: string): Invalid =>
 const expectedString = (value: unknown, nonEmpty: boolean): string =>
   typeof value === "string" ? "expected a non-empty string" : `expected a${nonEmpty ? " non-empty" : ""} string, got ${Json.describe(value)}`
 
-/** The failure of a sub-walk: the issue under `key`, or the message as too large. */
-const walkFailure = (
-  w: Json.Walk,
-  key: string,
-  messageId: string | undefined,
-  sources: Sources,
-  fixed: number
-): Invalid | TooLarge =>
-  w.stopped
-    ? { _tag: "TooLarge", messageId: messageId ?? sources.uuid(), size: fixed + w.bytes, exact: false }
-    : invalid(Json.issueOf(w, [key])!.path, w.issue!.reason)
+const propertyIsEnumerable = Object.prototype.propertyIsEnumerable
+const hasOwn = Object.prototype.hasOwnProperty
 
 const describeThrown = (what: string, cause: unknown): string => `reading ${what} threw: ${Json.describeThrown(cause)}`
 
-// Read `messageId` first: a MessageTooLarge then names the message's own id even when the walk stops
-// before reaching it.
-const readMessageId = (record: Record<string, unknown>, keys: ReadonlyArray<string>): string | Invalid | undefined => {
-  if (!keys.includes("messageId")) return undefined
-  let value: unknown
+// A MessageTooLarge names the message's own id. When the walk stopped before reaching `messageId`, it
+// is read now: for the first time (nothing of this message will be sent).
+const idOfTooLarge = (record: Record<string, unknown>, seen: boolean, given: string | undefined, sources: Sources) => {
+  if (seen) return given ?? sources.uuid()
   try {
-    value = record.messageId
-  } catch (cause) {
-    return invalid(["messageId"], describeThrown("it", cause))
+    const value = propertyIsEnumerable.call(record, "messageId") ? record.messageId : undefined
+    return messageIdProblem(value) === undefined ? value as string : sources.uuid()
+  } catch {
+    return sources.uuid()
   }
-  if (value === undefined) return undefined
-  const problem = messageIdProblem(value)
-  return problem === undefined ? value as string : invalid(["messageId"], problem)
 }
+
+/** The failure of a sub-walk under `key`: its issue, or the message as too large. */
+const failure = (
+  w: Json.Walk,
+  key: string,
+  record: Record<string, unknown>,
+  idSeen: boolean,
+  given: string | undefined,
+  sources: Sources,
+  prefixBytes: number
+): Invalid | TooLarge =>
+  w.stopped
+    ? { _tag: "TooLarge", messageId: idOfTooLarge(record, idSeen, given, sources), size: prefixBytes + w.bytes, exact: false }
+    : invalid(Json.issueOf(w, [key])!.path, w.issue!.reason)
 
 /**
  * Checks and writes one message of the given call type.
@@ -276,76 +280,105 @@ export const encode = (encoder: Encoder, type: MessageType, input: unknown, sour
     return invalid([], `expected a ${type} message (an object), got ${Json.describe(input)}`)
   }
   const record = input as Record<string, unknown>
-  let keys: Array<string>
   try {
-    keys = Object.keys(record)
     const symbols = Object.getOwnPropertySymbols(record)
     if (symbols.length > 0) return invalid([String(symbols[0])], "is unexpected: a symbol key")
   } catch (cause) {
     return invalid([], describeThrown("the message", cause))
   }
-  const given = readMessageId(record, keys)
-  if (typeof given === "object") return given
-  const w = new Json.Walk(2 * encoder.limit, true)
-  const idText = given === undefined ? undefined : Json.writeString(w, given)!
+  // The shared walk state, unless a getter of a message being written called in here again.
+  const shared = encoder.walk
+  const w = shared.busy ? new Json.Walk(2 * encoder.limit, true) : shared.reset()
+  w.busy = true
+  const result = write(encoder, type, fields, record, w, sources)
+  w.busy = false
+  return result
+}
+
+const write = (
+  encoder: Encoder,
+  type: MessageType,
+  fields: ReadonlyMap<string, Rule>,
+  record: Record<string, unknown>,
+  w: Json.Walk,
+  sources: Sources
+): Result => {
   const prefix = encoder.prefixes[type]
+  let given: string | undefined
+  let idSeen = false
+  let idText: string | undefined
   let body = ""
   let bodyNames = 0 // the UTF-8 size of the `,"key":` parts of body (not counted by the walk)
   let has = 0
   let timestamp: string | undefined
   let context: string | undefined
   let integrations: string | undefined
-  let key = ""
+  // The key being read, for the path of a throw; between keys (a Proxy's enumeration) it is cleared.
+  let key: string | undefined
   try {
-    for (let i = 0; i < keys.length; i++) {
-      key = keys[i]!
-      const rule = fields.get(key)
-      if (rule === undefined) return unexpected(type, key)
-      const field = rule.field
-      if (field === Field.Type || field === Field.MessageId) continue
-      const value = record[key]
-      if (value === undefined) continue
-      switch (field) {
-        case Field.Id:
-        case Field.Text: {
-          if (typeof value !== "string" || (field === Field.Id && value.length === 0)) {
-            return invalid([key], expectedString(value, field === Field.Id))
+    // The message's own enumerable properties, in order (the order of Object.keys).
+    for (const name in record) {
+      key = name
+      member: {
+        if (!hasOwn.call(record, name)) break member
+        const rule = fields.get(name)
+        if (rule === undefined) return unexpected(type, name)
+        const field = rule.field
+        if (field === Field.Type) break member
+        const value = record[name]
+        if (field === Field.MessageId) idSeen = true
+        if (value === undefined) break member
+        switch (field) {
+          case Field.MessageId: {
+            const problem = messageIdProblem(value)
+            if (problem !== undefined) return invalid([name], problem)
+            given = value as string
+            idText = Json.writeString(w, given)
+            if (idText === undefined) return failure(w, name, record, idSeen, given, sources, prefix.length)
+            break
           }
-          const text = Json.writeString(w, value)
-          if (text === undefined) return walkFailure(w, key, given, sources, prefix.length)
-          body += rule.name + text
-          bodyNames += rule.name.length
-          has |= rule.bit
-          break
-        }
-        case Field.Object: {
-          const text = Json.writeJsonObject(w, value, undefined, undefined)
-          if (text === undefined) return walkFailure(w, key, given, sources, prefix.length)
-          body += rule.name + text
-          bodyNames += rule.name.length
-          break
-        }
-        case Field.Timestamp: {
-          timestamp = Timestamp.toWire(value)
-          if (timestamp === undefined) return invalid([key], Timestamp.problem(value)!)
-          break
-        }
-        case Field.Context: {
-          // The message's context over the defaults; `library` is always the library's own.
-          context = Json.writeJsonObject(w, value, encoder.context, "library")
-          if (context === undefined) return walkFailure(w, key, given, sources, prefix.length)
-          break
-        }
-        case Field.Integrations: {
-          integrations = Json.writeIntegrations(w, value, encoder.integrations)
-          if (integrations === undefined) return walkFailure(w, key, given, sources, prefix.length)
-          break
+          case Field.Id:
+          case Field.Text: {
+            if (typeof value !== "string" || (field === Field.Id && value.length === 0)) {
+              return invalid([name], expectedString(value, field === Field.Id))
+            }
+            const text = Json.writeString(w, value)
+            if (text === undefined) return failure(w, name, record, idSeen, given, sources, prefix.length)
+            body += rule.name + text
+            bodyNames += rule.name.length
+            has |= rule.bit
+            break
+          }
+          case Field.Object: {
+            const text = Json.writeJsonObject(w, value, undefined, undefined)
+            if (text === undefined) return failure(w, name, record, idSeen, given, sources, prefix.length)
+            body += rule.name + text
+            bodyNames += rule.name.length
+            break
+          }
+          case Field.Timestamp: {
+            timestamp = Timestamp.toWire(value)
+            if (timestamp === undefined) return invalid([name], Timestamp.problem(value)!)
+            break
+          }
+          case Field.Context: {
+            // The message's context over the defaults; `library` is always the library's own.
+            context = Json.writeJsonObject(w, value, encoder.context, "library")
+            if (context === undefined) return failure(w, name, record, idSeen, given, sources, prefix.length)
+            break
+          }
+          case Field.Integrations: {
+            integrations = Json.writeIntegrations(w, value, encoder.integrations)
+            if (integrations === undefined) return failure(w, name, record, idSeen, given, sources, prefix.length)
+            break
+          }
         }
       }
+      key = undefined
     }
   } catch (cause) {
     // A getter of the message, or a trap of a Proxy (the nested walks catch their own).
-    return invalid([key], describeThrown("it", cause))
+    return invalid(key === undefined ? [] : [key], describeThrown(key === undefined ? "the message" : "it", cause))
   }
   if (type === "track" && (has & eventBit) === 0) return invalid(["event"], "is required: a non-empty string")
   if (type === "group" && (has & groupIdBit) === 0) return invalid(["groupId"], "is required: a non-empty string")
@@ -372,5 +405,9 @@ export const encode = (encoder: Encoder, type: MessageType, input: unknown, sour
       ? ",\"integrations\":" + encoder.integrations.json
       : "") +
     "}"
+  // The text was built by concatenation: a rope of thousands of pieces for a large message. Queued, a
+  // rope takes about 8 times the memory of its text and slows the garbage collector; reading one
+  // character makes the engine flatten it into one string now, while the pieces are still young.
+  json.charCodeAt(0)
   return { type, messageId, json, bytes }
 }
