@@ -274,6 +274,34 @@ describe("what is sent is the input", () => {
   })
 })
 
+describe("re-entrance", () => {
+  it("a getter that encodes another message in the middle of a walk leaves both messages whole", () => {
+    const inner = { userId: "inner", event: "Inner", properties: { deep: { list: [1, "two"] } } }
+    let innerJson = ""
+    const outer = {
+      userId: "outer",
+      event: "Outer",
+      properties: {
+        before: "b",
+        get during() {
+          const result = run("track", inner)
+          if (result.ok) innerJson = result.json
+          return { fine: true }
+        },
+        after: [3, 4]
+      }
+    }
+    const result = run("track", outer)
+    assert.isTrue(result.ok)
+    if (!result.ok) return
+    assert.deepStrictEqual(JSON.parse(result.json).properties, { before: "b", during: { fine: true }, after: [3, 4] })
+    assert.deepStrictEqual(JSON.parse(innerJson).properties, inner.properties)
+    assert.strictEqual(result.bytes, Buffer.byteLength(result.json))
+    // And the shared state is usable again afterwards.
+    assert.deepStrictEqual(run("track", inner), { ok: true, json: innerJson, bytes: Buffer.byteLength(innerJson) })
+  })
+})
+
 describe("timestamps", () => {
   const dates = fc.date({ min: dateAt(Timestamp.minMillis), max: dateAt(Timestamp.maxMillis), noInvalidDate: true })
 

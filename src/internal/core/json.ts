@@ -38,7 +38,8 @@ export interface Issue {
 }
 
 /**
- * The state of one walk. One per call: a getter may call into the library again.
+ * The state of a walk. An encoder reuses one from call to call; `busy` marks it in use, so that a call
+ * made from inside a getter (into the library again) takes a fresh one.
  *
  * @internal
  */
