@@ -93,14 +93,19 @@ export class MessageTooLarge extends Schema.TaggedError<MessageTooLarge>("analyt
   {
     messageType: Schema.String,
     messageId: Schema.String,
-    /** The UTF-8 size of the message's JSON, in bytes. */
+    /** The UTF-8 size of the message's JSON, in bytes (a lower bound when `exact` is false). */
     size: Schema.Number,
     /** The configured limit, in bytes. */
-    limit: Schema.Number
+    limit: Schema.Number,
+    /**
+     * `false` when the message was so large that the library stopped serializing it at twice the
+     * limit: `size` is then the bytes counted until it stopped, and the message is larger still.
+     */
+    exact: Schema.optionalWith(Schema.Boolean, { default: () => true })
   }
 ) {
   override get message(): string {
-    return `The ${this.messageType} message ${this.messageId} is ${this.size} bytes of JSON, over the limit of ${this.limit} bytes: send fewer or smaller properties, traits or context`
+    return `The ${this.messageType} message ${this.messageId} is ${this.exact ? "" : "more than "}${this.size} bytes of JSON, over the limit of ${this.limit} bytes: send fewer or smaller properties, traits or context`
   }
 }
 

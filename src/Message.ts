@@ -13,8 +13,9 @@ import * as Effect from "effect/Effect"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type * as AST from "effect/SchemaAST"
-import * as Json from "./internal/json.js"
-import { isIsoTimestamp } from "./internal/validate.js"
+import * as Json from "./internal/core/json.js"
+import * as Core from "./internal/core/message.js"
+import * as Timestamps from "./internal/core/timestamp.js"
 
 /**
  * A value JSON carries faithfully. A `Date` is allowed and is sent as its ISO-8601 string.
@@ -47,7 +48,7 @@ const jsonObjectArbitrary = (): Arbitrary.LazyArbitrary<JsonObject> => (fc) =>
     { maxKeys: 8 }
   ) as any
 
-const jsonIssue = (ast: AST.AST, input: unknown, found: Json.JsonIssue): ParseResult.ParseIssue =>
+const jsonIssue = (ast: AST.AST, input: unknown, found: Json.Issue): ParseResult.ParseIssue =>
   found.path.length === 0
     ? new ParseResult.Type(ast, input, found.reason)
     : new ParseResult.Pointer(
@@ -56,67 +57,95 @@ const jsonIssue = (ast: AST.AST, input: unknown, found: Json.JsonIssue): ParseRe
       new ParseResult.Type(ast, input, found.reason)
     )
 
+// A Schema whose values are judged by one of the core's checks (the same as the call path's).
+const checkedBy = <A>(
+  check: (input: unknown) => Json.Issue | undefined,
+  annotations: Schema.Annotations.Schema<A>
+): Schema.Schema<A> =>
+  Schema.declare<A, A, readonly []>(
+    [],
+    {
+      decode: () => (input, _options, ast) => {
+        const found = check(input)
+        return found === undefined ? ParseResult.succeed(input as A) : ParseResult.fail(jsonIssue(ast, input, found))
+      },
+      encode: () => (input) => ParseResult.succeed(input as A)
+    },
+    annotations
+  )
+
 /**
- * Schema of a JSON object whose every value JSON carries faithfully. Functions, symbols, bigints,
- * cycles, non-finite numbers, `undefined` inside arrays, sparse arrays, class instances other than
- * `Date`, and nesting deeper than 64 levels are rejected with the path of the offending value.
+ * Schema of a JSON object whose every value JSON carries faithfully: `null`, booleans, strings,
+ * finite numbers, arrays without holes or `undefined`, plain objects (prototype `Object.prototype` or
+ * `null`; their own enumerable string keys) and `Date`s of the years 0000-9999. Functions, symbols
+ * (as values or as keys), bigints, cycles, `NaN` and `Infinity`, class instances, objects or arrays
+ * with a `toJSON` method, and nesting deeper than 64 levels are rejected with the path of the
+ * offending value. A value shared by several properties is checked once.
  *
  * @since 0.1.0
  * @category schemas
  */
-export const JsonObject: Schema.Schema<JsonObject> = Schema.declare<JsonObject, JsonObject, readonly []>(
-  [],
-  {
-    decode: () => (input, _options, ast) => {
-      const found = Json.findJsonObjectIssue(input)
-      return found === undefined ? ParseResult.succeed(input as JsonObject) : ParseResult.fail(jsonIssue(ast, input, found))
-    },
-    encode: () => (input) => ParseResult.succeed(input as JsonObject)
-  },
-  {
-    identifier: "JsonObject",
-    description: "a JSON object",
-    arbitrary: jsonObjectArbitrary
-  }
-)
+export const JsonObject: Schema.Schema<JsonObject> = checkedBy<JsonObject>(Json.checkJsonObject, {
+  identifier: "JsonObject",
+  description: "a JSON object",
+  arbitrary: jsonObjectArbitrary
+})
+
+// Dates inside the years 0000-9999, away from the ends so that any zone offset keeps them inside.
+const dateArbitrary = (fc: Parameters<Arbitrary.LazyArbitrary<Date>>[0]) =>
+  fc.date({
+    min: new Date(Timestamps.minMillis + 86_400_000),
+    max: new Date(Timestamps.maxMillis - 86_400_000),
+    noInvalidDate: true
+  })
+
+const pad2 = (n: number) => String(n).padStart(2, "0")
 
 /**
- * An ISO-8601 date or date-time string, such as `2024-02-29T13:45:00.000Z` or `2024-02-29`.
+ * An ISO-8601 date-time with a zone, such as `2024-02-29T13:45:00.000Z` or
+ * `2024-02-29T14:45:00+01:00`: a real date of the years 0000 to 9999 (after conversion to UTC), a time
+ * of day with or without seconds and fractions, and `Z` or an offset `±hh:mm`. A date alone, a time
+ * without a zone (it would be read as local time) and an impossible date (`2023-02-30`) are rejected.
  *
  * @since 0.1.0
  * @category schemas
  */
 export const IsoTimestamp = Schema.String.pipe(
-  Schema.filter(isIsoTimestamp, {
-    message: () => "expected an ISO-8601 timestamp, such as 2024-02-29T13:45:00.000Z"
-  }),
+  Schema.filter((s) => Timestamps.stringProblem(s)),
   Schema.annotations({
     identifier: "IsoTimestamp",
+    description: "an ISO-8601 date-time with a zone",
     arbitrary: () => (fc) =>
-      fc.date({ min: new Date("1970-01-01T00:00:00.000Z"), max: new Date("2999-12-31T23:59:59.999Z"), noInvalidDate: true })
-        .map((d) => d.toISOString())
+      fc.tuple(dateArbitrary(fc), fc.integer({ min: -(23 * 60 + 59), max: 23 * 60 + 59 }), fc.boolean()).map(
+        ([date, offset, utc]) => {
+          if (utc) return date.toISOString()
+          const local = new Date(date.getTime() + offset * 60_000).toISOString().slice(0, 23)
+          const abs = Math.abs(offset)
+          return `${local}${offset < 0 ? "-" : "+"}${pad2(Math.floor(abs / 60))}:${pad2(abs % 60)}`
+        }
+      )
   })
 )
 
 /**
- * When the event happened: a valid `Date` or an ISO-8601 string. Leave it out for "now" (read from
- * Effect's `Clock`); set it in the past for a historical import.
+ * When the event happened: a valid `Date` of the years 0000-9999, or an ISO-8601 date-time with a
+ * zone (`IsoTimestamp`). Leave it out for "now" (read from Effect's `Clock`); set it in the past for a
+ * historical import. It is sent in one normalized form, `YYYY-MM-DDTHH:mm:ss.sssZ` in UTC, made by the
+ * library (never by a method of the value).
  *
  * @since 0.1.0
  * @category schemas
  */
 export const Timestamp = Schema.Union(
   Schema.DateFromSelf.pipe(
-    Schema.filter((d) => !Number.isNaN(d.getTime()), { message: () => "expected a valid Date" }),
-    Schema.annotations({
-      arbitrary: () => (fc) =>
-        fc.date({ min: new Date("1970-01-01T00:00:00.000Z"), max: new Date("2999-12-31T23:59:59.999Z"), noInvalidDate: true })
-    })
+    Schema.filter((d) => Timestamps.dateProblem(d)),
+    Schema.annotations({ arbitrary: () => (fc) => dateArbitrary(fc) })
   ),
   IsoTimestamp
 ).annotations({
-  message: () => ({
-    message: "expected a valid Date or an ISO-8601 string, such as 2024-02-29T13:45:00.000Z",
+  message: (issue) => ({
+    message: Timestamps.problem(issue.actual) ??
+      "expected a valid Date or an ISO-8601 date-time with a zone, such as 2024-02-29T13:45:00.000Z",
     override: true
   })
 })
@@ -132,66 +161,52 @@ const NonEmptyString = Schema.String.pipe(
 )
 
 /**
- * A message id: the server's dedupe key, 1 to 100 characters. Generated (a random UUID v4) when left
- * out.
+ * A message id: the server's dedupe key, a non-empty string of fewer than 100 characters (UTF-16
+ * units). Generated (a random UUID v4) when left out.
  *
  * @since 0.1.0
  * @category schemas
  */
 export const MessageId = Schema.String.pipe(
-  Schema.filter((s) => s.length > 0 && s.length <= 100, {
-    message: () => "expected a non-empty string of at most 100 characters"
+  Schema.filter((s) => Core.messageIdProblem(s)),
+  Schema.annotations({
+    identifier: "MessageId",
+    arbitrary: () => (fc) => fc.string({ minLength: 1, maxLength: Core.messageIdLimit - 1 })
   })
-)
-
-// One destination's entry: `true`, `false` or a JSON object of settings. A declaration rather than a
-// union, so that a bad value inside a settings object is reported at its own path.
-const IntegrationSettings: Schema.Schema<boolean | JsonObject> = Schema.declare<
-  boolean | JsonObject,
-  boolean | JsonObject,
-  readonly []
->(
-  [],
-  {
-    decode: () => (input, _options, ast) => {
-      if (typeof input === "boolean") return ParseResult.succeed(input)
-      const found = Json.findJsonObjectIssue(input)
-      if (found === undefined) return ParseResult.succeed(input as JsonObject)
-      return ParseResult.fail(
-        found.path.length === 0
-          ? new ParseResult.Type(ast, input, "expected true, false or a JSON object of settings")
-          : jsonIssue(ast, input, found)
-      )
-    },
-    encode: () => (input) => ParseResult.succeed(input as boolean | JsonObject)
-  },
-  {
-    identifier: "IntegrationSettings",
-    description: "true, false or a JSON object of settings",
-    arbitrary: () => (fc) => fc.oneof(fc.boolean(), jsonObjectArbitrary()(fc))
-  }
 )
 
 /**
  * Which destinations receive a message: `{ All: false, Mixpanel: true }`. Names are case-sensitive.
- * A destination's value is `true`, `false`, or an object of settings for it.
+ * `All` is `true` or `false`; a destination's value is `true`, `false`, or a JSON object of settings
+ * for it. A destination whose value is `undefined` is left out.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Integrations {
+  readonly All?: boolean | undefined
+  readonly [destination: string]: boolean | JsonObject | undefined
+}
+
+/**
+ * Schema of `Integrations`. A bad value is reported at its own path, inside a settings object too.
  *
  * @since 0.1.0
  * @category schemas
  */
-export const Integrations = Schema.Struct(
-  // Exact optional (`All?: boolean`, no `| undefined`): the index signature's values are
-  // `boolean | JsonObject`, so `undefined` is refused for `All` as for any other key, and the
-  // emitted declarations stay valid under `exactOptionalPropertyTypes`.
-  { All: Schema.optionalWith(Schema.Boolean, { exact: true }) },
-  Schema.Record({ key: Schema.String, value: IntegrationSettings })
-)
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type Integrations = typeof Integrations.Type
+export const Integrations: Schema.Schema<Integrations> = checkedBy<Integrations>(Json.checkIntegrations, {
+  identifier: "Integrations",
+  description: "an object of destinations: { All?: boolean, [name]: boolean | object }",
+  arbitrary: () => (fc) =>
+    fc.tuple(
+      fc.option(fc.boolean(), { nil: undefined }),
+      fc.dictionary(
+        fc.string().filter((key) => key !== "__proto__" && key !== "All"),
+        fc.oneof(fc.boolean(), jsonObjectArbitrary()(fc)),
+        { maxKeys: 4 }
+      )
+    ).map(([all, destinations]) => (all === undefined ? destinations : { All: all, ...destinations }) as Integrations)
+})
 
 const commonFields = {
   messageId: Schema.optional(MessageId),
@@ -236,20 +251,24 @@ export const Track = Schema.Struct({
   ...commonFields
 }).pipe(Schema.filter(identityRule), Schema.annotations({ identifier: "Track" }))
 
+// Page and screen views carry the same fields; only their `type` differs.
+const view = <T extends "page" | "screen">(type: T) =>
+  Schema.Struct({
+    type: Schema.Literal(type),
+    ...identityFields,
+    name: Schema.optional(Schema.String),
+    category: Schema.optional(Schema.String),
+    properties: Schema.optional(JsonObject),
+    ...commonFields
+  }).pipe(Schema.filter(identityRule))
+
 /**
  * `page`: a page view on a website.
  *
  * @since 0.1.0
  * @category schemas
  */
-export const Page = Schema.Struct({
-  type: Schema.Literal("page"),
-  ...identityFields,
-  name: Schema.optional(Schema.String),
-  category: Schema.optional(Schema.String),
-  properties: Schema.optional(JsonObject),
-  ...commonFields
-}).pipe(Schema.filter(identityRule), Schema.annotations({ identifier: "Page" }))
+export const Page = view("page").annotations({ identifier: "Page" })
 
 /**
  * `screen`: a screen view in a mobile app.
@@ -257,14 +276,7 @@ export const Page = Schema.Struct({
  * @since 0.1.0
  * @category schemas
  */
-export const Screen = Schema.Struct({
-  type: Schema.Literal("screen"),
-  ...identityFields,
-  name: Schema.optional(Schema.String),
-  category: Schema.optional(Schema.String),
-  properties: Schema.optional(JsonObject),
-  ...commonFields
-}).pipe(Schema.filter(identityRule), Schema.annotations({ identifier: "Screen" }))
+export const Screen = view("screen").annotations({ identifier: "Screen" })
 
 /**
  * `group`: ties the user to a group (a company, an account, a team). `groupId` is required.
@@ -450,7 +462,7 @@ export const schemas = {
 export const decodeUnknown = (input: unknown): Effect.Effect<Message, ParseResult.ParseError> =>
   Effect.suspend(() => decodeMessage(input)).pipe(
     // Only the first problem: its description never reads the values of the union's other members.
-    Effect.mapError((error) => new ParseResult.ParseError({ issue: Json.firstIssue(error.issue) })),
+    Effect.mapError((error) => new ParseResult.ParseError({ issue: firstIssue(error.issue) })),
     // A getter or a proxy trap of the input that throws is a problem of the input, not a defect.
     Effect.catchAllDefect(() =>
       Effect.fail(
@@ -462,3 +474,22 @@ export const decodeUnknown = (input: unknown): Effect.Effect<Message, ParseResul
   )
 
 const decodeMessage = Schema.decodeUnknown(Message, { errors: "first", onExcessProperty: "error" })
+
+// Keeps only the first problem of every composite issue (a union reports one issue per member), so
+// that formatting describes the first problem only and never looks at the other members' values.
+const firstIssue = (issue: ParseResult.ParseIssue): ParseResult.ParseIssue => {
+  switch (issue._tag) {
+    case "Composite": {
+      const inner = Array.isArray(issue.issues) ? issue.issues[0]! : issue.issues as ParseResult.ParseIssue
+      return new ParseResult.Composite(issue.ast, issue.actual, firstIssue(inner), issue.output)
+    }
+    case "Pointer":
+      return new ParseResult.Pointer(issue.path, issue.actual, firstIssue(issue.issue))
+    case "Refinement":
+      return new ParseResult.Refinement(issue.ast, issue.actual, issue.kind, firstIssue(issue.issue))
+    case "Transformation":
+      return new ParseResult.Transformation(issue.ast, issue.actual, issue.kind, firstIssue(issue.issue))
+    default:
+      return issue
+  }
+}

@@ -230,10 +230,11 @@ export const createClient = (options: Options = {}): Client => {
   const clientOptions: Analytics.Options = { ...merged, writeKey: merged.writeKey }
   const invalid = Analytics.checkOptions(clientOptions)
   if (invalid !== undefined) throw invalid
-  // The options were checked just above: building the client cannot fail with InvalidOptions.
+  // A default context that cannot be used is only found when the client is built (its values are read
+  // once, then): the calls then reject with that InvalidOptions.
   const client = transport !== undefined
-    ? Analytics.layerWithoutTransport(clientOptions).pipe(Layer.provide(transport), Layer.orDie)
-    : Analytics.layer(clientOptions).pipe(Layer.provide(httpClient ?? FetchHttpClient.layer), Layer.orDie)
+    ? Analytics.layerWithoutTransport(clientOptions).pipe(Layer.provide(transport))
+    : Analytics.layer(clientOptions).pipe(Layer.provide(httpClient ?? FetchHttpClient.layer))
   const runtime = ManagedRuntime.make(logger === undefined ? client : Layer.provide(client, loggerLayer(logger)))
   let closing: Promise<void> | undefined
   // The runtime is built on first use. Until it is, calls wait for it in order (promise callbacks run
@@ -241,8 +242,9 @@ export const createClient = (options: Options = {}): Client => {
   let built: { readonly runtime: Runtime.Runtime<Analytics.Analytics>; readonly client: Internal.Client } | undefined
   let ready: Promise<void> | undefined
   const start = (): Promise<void> =>
-    ready ??= runtime.runtime().then((rt) => {
-      built = { runtime: rt, client: Internal.lookup(Context.get(rt.context, Analytics.Analytics))! }
+    ready ??= Effect.runPromiseExit(runtime.runtimeEffect).then((exit) => {
+      if (Exit.isFailure(exit)) throw toRejection(exit.cause)
+      built = { runtime: exit.value, client: Internal.lookup(Context.get(exit.value.context, Analytics.Analytics))! }
     })
 
   const settle = <A>(exit: Exit.Exit<A, unknown>): A | Promise<A> =>

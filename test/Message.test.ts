@@ -156,13 +156,35 @@ const rowsFor = (type: Message.MessageType): Array<Row> => {
   ])
   bad("integrations: not an object", { ...base, integrations: "all" }, ["integrations"])
 
-  // timestamp
+  // timestamp: a valid Date of the years 0000-9999, or an ISO-8601 date-time with a zone
   ok("timestamp: a Date", { ...base, timestamp: new Date("2020-01-02T03:04:05.000Z") })
+  ok("timestamp: a Date of the year 0000", { ...base, timestamp: new Date(-62_167_219_200_000) })
+  ok("timestamp: a Date of the year 9999", { ...base, timestamp: new Date("9999-12-31T23:59:59.999Z") })
+  ok("timestamp: a Date subclass", { ...base, timestamp: new (class Stamp extends Date {})(0) })
   ok("timestamp: an ISO-8601 date-time", { ...base, timestamp: "2024-02-29T13:45:00.000Z" })
   ok("timestamp: an ISO-8601 date-time with an offset", { ...base, timestamp: "2024-02-29T13:45:00+01:00" })
-  ok("timestamp: an ISO-8601 date", { ...base, timestamp: "2024-02-29" })
+  ok("timestamp: without seconds", { ...base, timestamp: "2024-02-29T13:45Z" })
+  ok("timestamp: with microseconds", { ...base, timestamp: "2024-02-29T13:45:00.123456-05:30" })
   bad("timestamp: an invalid Date", { ...base, timestamp: new Date(Number.NaN) }, ["timestamp"])
+  bad("timestamp: a Date of the year 10000", { ...base, timestamp: new Date("+010000-01-01T00:00:00.000Z") }, [
+    "timestamp"
+  ])
+  bad("timestamp: a Date before the year 0000", { ...base, timestamp: new Date(-62_167_219_200_001) }, ["timestamp"])
+  bad("timestamp: an object that only pretends to be a Date", { ...base, timestamp: Object.create(Date.prototype) }, [
+    "timestamp"
+  ])
   bad("timestamp: not a date", { ...base, timestamp: "yesterday" }, ["timestamp"])
+  bad("timestamp: a date alone", { ...base, timestamp: "2024-02-29" }, ["timestamp"])
+  bad("timestamp: a date-time without a zone (local time)", { ...base, timestamp: "2024-02-29T13:45:00" }, [
+    "timestamp"
+  ])
+  bad("timestamp: February 30", { ...base, timestamp: "2023-02-30T00:00:00Z" }, ["timestamp"])
+  bad("timestamp: February 29 of a common year", { ...base, timestamp: "2023-02-29T00:00:00Z" }, ["timestamp"])
+  bad("timestamp: 24:00", { ...base, timestamp: "2024-02-29T24:00:00Z" }, ["timestamp"])
+  bad("timestamp: a leap second", { ...base, timestamp: "2016-12-31T23:59:60Z" }, ["timestamp"])
+  bad("timestamp: an offset of 24 hours", { ...base, timestamp: "2024-02-29T13:45:00+24:00" }, ["timestamp"])
+  bad("timestamp: the year 10000 once in UTC", { ...base, timestamp: "9999-12-31T23:59:59-01:00" }, ["timestamp"])
+  bad("timestamp: a six-digit year", { ...base, timestamp: "+010000-01-01T00:00:00.000Z" }, ["timestamp"])
   bad("timestamp: an HTTP date is not ISO-8601", { ...base, timestamp: "Thu, 29 Feb 2024 13:45:00 GMT" }, [
     "timestamp"
   ])
@@ -171,10 +193,11 @@ const rowsFor = (type: Message.MessageType): Array<Row> => {
   ])
   bad("timestamp: a number", { ...base, timestamp: 1_700_000_000_000 }, ["timestamp"])
 
-  // messageId
+  // messageId: non-empty, fewer than 100 characters
   ok("messageId: 1 character", { ...base, messageId: "m" })
-  ok("messageId: 100 characters", { ...base, messageId: "x".repeat(100) })
+  ok("messageId: 99 characters", { ...base, messageId: "x".repeat(99) })
   bad("messageId: empty", { ...base, messageId: "" }, ["messageId"])
+  bad("messageId: 100 characters", { ...base, messageId: "x".repeat(100) }, ["messageId"])
   bad("messageId: 101 characters", { ...base, messageId: "x".repeat(101) }, ["messageId"])
   bad("messageId: not a string", { ...base, messageId: 5 }, ["messageId"])
 
@@ -237,7 +260,8 @@ describe("validation rules (SPEC section 1)", () => {
           throw new Error("no")
         }
       })
-      assertInvalid(yield* Effect.exit(Analytics.track(throwing as any)), "track", [])
+      // The call path reads each field itself and names the one that threw.
+      assertInvalid(yield* Effect.exit(Analytics.track(throwing as any)), "track", ["userId"])
       const proxy = new Proxy({ userId: "u1" }, {
         ownKeys() {
           throw new Error("no keys")
@@ -304,6 +328,29 @@ const throwingProxy = () =>
     }
   })
 
+const proxyThrowingOn = (trap: "get" | "getPrototypeOf") =>
+  new Proxy({ a: 1 }, {
+    [trap](target: object, key?: PropertyKey) {
+      // get: only the data key throws (the lookup of `toJSON` reads through).
+      if (trap === "get" && key !== "a") return Reflect.get(target, key!)
+      throw new Error(`no ${trap}`)
+    }
+  })
+
+const throwingElement = () => {
+  const list: Array<unknown> = [1, 2]
+  Object.defineProperty(list, 1, {
+    enumerable: true,
+    get() {
+      throw new Error("no")
+    }
+  })
+  return { list }
+}
+
+const hiddenToJSON = <A extends object>(value: A, result: unknown): A =>
+  Object.defineProperty(value, "toJSON", { value: () => result, enumerable: false })
+
 const dateWithThrowingToJSON = () => {
   const d = new Date("2024-01-01T00:00:00.000Z") as Date & { toJSON: () => string }
   d.toJSON = () => {
@@ -342,8 +389,17 @@ const jsonCases: ReadonlyArray<JsonCase> = [
     properties: () => nested(65),
     path: Array.from({ length: 64 }, () => "a")
   },
-  { name: "a getter that throws", properties: throwingGetter, path: [] },
-  { name: "a proxy that throws", properties: throwingProxy, path: [] }
+  { name: "a getter that throws", properties: throwingGetter, path: ["boom"] },
+  { name: "a proxy that throws", properties: throwingProxy, path: [] },
+  { name: "a proxy whose get trap throws", properties: () => proxyThrowingOn("get"), path: ["a"] },
+  { name: "a proxy whose getPrototypeOf trap throws", properties: () => ({ p: proxyThrowingOn("getPrototypeOf") }), path: ["p"] },
+  { name: "an array element getter that throws", properties: throwingElement, path: ["list", 1] },
+  { name: "a symbol key", properties: () => ({ nested: { [Symbol("s")]: 1, a: 1 } }), path: ["nested"] },
+  { name: "a hidden toJSON on an object", properties: () => ({ o: hiddenToJSON({ a: 1 }, "replaced") }), path: ["o"] },
+  { name: "a toJSON on an array", properties: () => ({ list: hiddenToJSON([1, 2], { a: 1 }) }), path: ["list"] },
+  { name: "a toJSON on the properties object", properties: () => hiddenToJSON({ a: 1 }, {}), path: [] },
+  { name: "a Date of the year 10000", properties: () => ({ at: new Date("+010000-01-01T00:00:00.000Z") }), path: ["at"] },
+  { name: "an object pretending to be a Date", properties: () => ({ at: Object.create(Date.prototype) }), path: ["at"] }
 ]
 
 describe("JSON safety: rejected with a typed InvalidMessage and the path, never a defect", () => {
@@ -383,10 +439,42 @@ describe("JSON safety: rejected with a typed InvalidMessage and the path, never 
       )
     }).pipe(Effect.provide(clientLayer())))
 
-  it.effect("a toJSON that throws while serializing is a typed failure", () =>
+  it.effect("a Date is sent as the ISO string of its value: its own toJSON, toISOString or class are never used", () =>
     Effect.gen(function*() {
-      const exit = yield* Effect.exit(call("track", { userId: "u1", event: "e", properties: dateWithThrowingToJSON() }))
-      assertInvalid(exit, "track", [])
+      const memory = yield* MemoryTransport.MemoryTransport
+      class Lying extends Date {
+        override toISOString() {
+          return "any string at all"
+        }
+      }
+      const throwingIso = new Date("2024-01-01T00:00:00.000Z")
+      throwingIso.toISOString = () => {
+        throw new Error("no")
+      }
+      yield* call("track", {
+        userId: "u1",
+        event: "e",
+        properties: { ...dateWithThrowingToJSON(), lying: new Lying("2024-02-29T13:45:00.000Z"), throwingIso }
+      })
+      yield* Analytics.flush
+      const [message] = yield* memory.delivered
+      assert.deepStrictEqual(message!.properties, {
+        d: "2024-01-01T00:00:00.000Z",
+        lying: "2024-02-29T13:45:00.000Z",
+        throwingIso: "2024-01-01T00:00:00.000Z"
+      })
+    }).pipe(Effect.provide(clientLayer())))
+
+  it.effect("sent faithfully: -0 as -0; a non-enumerable symbol key is not data and is left out", () =>
+    Effect.gen(function*() {
+      const memory = yield* MemoryTransport.MemoryTransport
+      const tagged = Object.defineProperty({ a: 1 }, Symbol("meta"), { value: "internal", enumerable: false })
+      yield* call("track", { userId: "u1", event: "e", properties: { zero: -0, list: [-0, 0], tagged } })
+      yield* Analytics.flush
+      const [request] = yield* memory.requests
+      const json = request!.messages[0]!.json
+      assert.include(json, "\"properties\":{\"zero\":-0,\"list\":[-0,0],\"tagged\":{\"a\":1}}")
+      assert.isTrue(Object.is(JSON.parse(json).properties.zero, -0))
     }).pipe(Effect.provide(clientLayer())))
 
   it.effect("accepted: nesting of 64 levels, null-prototype objects, undefined properties, and Dates as ISO strings", () =>
@@ -512,4 +600,88 @@ describe("the 32 KB message limit", () => {
       yield* assertAcceptedAt("a".repeat(room), 40_000)
       assertTooLarge(yield* Effect.exit(trackPadded("a".repeat(room + 1))), 40_001, 40_000)
     }).pipe(Effect.provide(clientLayer({ maxMessageBytes: 40_000 }))))
+})
+
+// --- bounded work: the cost of a call stops at the size limit ---
+
+/** `levels` objects, each referencing the next twice: its JSON doubles with every level. */
+const sharedTwice = (levels: number): Record<string, unknown> => {
+  let node: Record<string, unknown> = { leaf: "x" }
+  for (let i = 0; i < levels; i++) node = { a: node, b: node }
+  return node
+}
+
+const tooLargeOf = (exit: Exit.Exit<unknown, unknown>): AnalyticsError.MessageTooLarge => {
+  assert.isTrue(Exit.isFailure(exit) && Cause.isFailType(exit.cause), "expected a typed failure")
+  const error = (exit as Exit.Failure<unknown, unknown>).cause as Cause.Fail<unknown>
+  assert.instanceOf(error.error, AnalyticsError.MessageTooLarge)
+  return error.error as AnalyticsError.MessageTooLarge
+}
+
+describe("bounded work: huge messages end at the size limit, never after building a giant string", () => {
+  it.effect("shared references (a DAG whose JSON is gigabytes) end with MessageTooLarge, its size a lower bound", () =>
+    Effect.gen(function*() {
+      for (const levels of [25, 31, 60]) {
+        const error = tooLargeOf(
+          yield* Effect.exit(call("track", { userId: "u1", event: "e", messageId: "dag", properties: sharedTwice(levels) }))
+        )
+        assert.strictEqual(error.messageId, "dag")
+        assert.isFalse(error.exact)
+        assert.isAbove(error.size, 2 * 32_000)
+        assert.isBelow(error.size, 3 * 32_000, "stopped near twice the limit")
+        assert.include(error.message, `more than ${error.size} bytes`)
+      }
+    }).pipe(Effect.provide(clientLayer())))
+
+  it.effect("a MessageTooLarge names the message's own id, also when it comes after what stopped the walk", () =>
+    Effect.gen(function*() {
+      const error = tooLargeOf(
+        yield* Effect.exit(call("track", { userId: "u1", event: "e", properties: sharedTwice(30), messageId: "late-id" }))
+      )
+      assert.strictEqual(error.messageId, "late-id")
+      assert.isFalse(error.exact)
+    }).pipe(Effect.provide(clientLayer())))
+
+  it.effect("the Schema checks a shared object once: decodeUnknown of the same DAG succeeds (it has no size limit)", () =>
+    Effect.gen(function*() {
+      const decoded = yield* Message.decodeUnknown({ type: "track", userId: "u1", event: "e", properties: sharedTwice(60) })
+      assert.strictEqual(decoded.type, "track")
+    }))
+
+  it.effect("a huge array and a huge string: MessageTooLarge; a sparse array of a billion: InvalidMessage at its hole", () =>
+    Effect.gen(function*() {
+      const zeros = tooLargeOf(
+        yield* Effect.exit(call("track", { userId: "u1", event: "e", properties: { list: new Array(1_000_000).fill(0) } }))
+      )
+      assert.isFalse(zeros.exact)
+      const text = tooLargeOf(
+        yield* Effect.exit(call("track", { userId: "u1", event: "e", properties: { text: "a".repeat(20_000_000) } }))
+      )
+      assert.isFalse(text.exact)
+      assertInvalid(
+        yield* Effect.exit(call("track", { userId: "u1", event: "e", properties: { list: new Array(1_000_000_000) } })),
+        "track",
+        ["properties", "list", 0]
+      )
+    }).pipe(Effect.provide(clientLayer())))
+
+  it.effect("nesting 100,000 levels deep: InvalidMessage at the 64th level, no stack overflow", () =>
+    Effect.gen(function*() {
+      const deep = nested(100_000)
+      const path = ["properties", ...Array.from({ length: 64 }, () => "a")]
+      assertInvalid(yield* Effect.exit(call("track", { userId: "u1", event: "e", properties: deep })), "track", path)
+      assertDecodeFails(
+        yield* Effect.exit(Message.decodeUnknown({ type: "track", userId: "u1", event: "e", properties: deep })),
+        path
+      )
+    }).pipe(Effect.provide(clientLayer())))
+
+  it.effect("just over the limit the size stays exact", () =>
+    Effect.gen(function*() {
+      const error = tooLargeOf(
+        yield* Effect.exit(call("track", { userId: "u1", event: "e", properties: { text: "a".repeat(40_000) } }))
+      )
+      assert.isTrue(error.exact)
+      assert.notInclude(error.message, "more than")
+    }).pipe(Effect.provide(clientLayer())))
 })

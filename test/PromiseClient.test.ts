@@ -301,4 +301,16 @@ describe("PromiseClient", () => {
     })
     assert.strictEqual(code, 0, "exited without closeAndFlush")
   }, 20_000)
+
+  it("a default context that cannot be used: the calls reject with the InvalidOptions itself", async () => {
+    const analytics = PromiseClient.createClient({
+      writeKey,
+      transport: memoryTransport().layer,
+      defaultContext: { app: { version: 1n } as never }
+    })
+    const error = await rejection(analytics.track({ userId: "u", event: "e" }))
+    assert.instanceOf(error, AnalyticsError.InvalidOptions)
+    assert.strictEqual((error as AnalyticsError.InvalidOptions).option, "defaultContext")
+    await analytics.closeAndFlush()
+  })
 })

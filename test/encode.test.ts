@@ -127,22 +127,28 @@ describe("timestamp", () => {
       }).pipe(Effect.provide(clientLayer()))
     ))
 
-  it.effect("a given Date is sent as its ISO string; a given ISO string is sent as given", () =>
+  it.effect("a given timestamp is sent in one form: UTC, milliseconds, `YYYY-MM-DDTHH:mm:ss.sssZ`", () =>
     Effect.gen(function*() {
-      const given = [
-        new Date("2020-01-02T03:04:05.678Z"),
-        "2024-02-29T13:45:00+01:00",
-        "2024-02-29",
-        "1999-12-31T23:59:59.999Z"
+      class Lying extends Date {
+        override toISOString() {
+          return "+999999-01-01T00:00:00.000Z"
+        }
+      }
+      const given: ReadonlyArray<readonly [Date | string, string]> = [
+        [new Date("2020-01-02T03:04:05.678Z"), "2020-01-02T03:04:05.678Z"],
+        [new Lying("2020-01-02T03:04:05.678Z"), "2020-01-02T03:04:05.678Z"],
+        [new Date(-62_167_219_200_000), "0000-01-01T00:00:00.000Z"],
+        ["2024-02-29T13:45:00+01:00", "2024-02-29T12:45:00.000Z"],
+        ["2024-02-29T23:30:00-01:00", "2024-03-01T00:30:00.000Z"],
+        ["2024-02-29T13:45Z", "2024-02-29T13:45:00.000Z"],
+        ["2024-02-29t13:45:00.5z", "2024-02-29T13:45:00.500Z"],
+        ["2024-02-29T13:45:00.123456789Z", "2024-02-29T13:45:00.123Z"],
+        ["1999-12-31T23:59:59.999Z", "1999-12-31T23:59:59.999Z"],
+        ["0000-01-01T01:00:00+01:00", "0000-01-01T00:00:00.000Z"]
       ]
-      for (const timestamp of given) yield* Analytics.track({ userId: "u1", event: "historical", timestamp })
+      for (const [timestamp] of given) yield* Analytics.track({ userId: "u1", event: "historical", timestamp })
       const messages = yield* sent
-      assert.deepStrictEqual(messages.map((m) => m.timestamp), [
-        "2020-01-02T03:04:05.678Z",
-        "2024-02-29T13:45:00+01:00",
-        "2024-02-29",
-        "1999-12-31T23:59:59.999Z"
-      ])
+      assert.deepStrictEqual(messages.map((m) => m.timestamp), given.map(([, wire]) => wire))
     }).pipe(Effect.provide(clientLayer())))
 })
 
@@ -234,25 +240,80 @@ describe("integrations", () => {
     }).pipe(Effect.provide(clientLayer({ defaultIntegrations: { All: false, Mixpanel: true } }))))
 })
 
-describe("invalid client defaults", () => {
-  const failure = (exit: Exit.Exit<unknown, unknown>) =>
-    Exit.isFailure(exit) && Cause.isFailType(exit.cause) ? exit.cause.error as AnalyticsError.InvalidMessage : undefined
-
-  it.effect("a defaultContext JSON cannot carry fails each call with a typed error naming it", () =>
+describe("client defaults: read once, snapshotted, and a bad one fails the layer", () => {
+  const buildFailure = (options: Partial<Analytics.Options>) =>
     Effect.gen(function*() {
-      const error = failure(yield* Effect.exit(Analytics.track({ userId: "u1", event: "e" })))
-      assert.strictEqual(error?._tag, "InvalidMessage")
-      assert.deepStrictEqual(error?.path, ["context", "app", "build"])
-      assert.include(error?.reason, "defaultContext")
-    }).pipe(Effect.provide(clientLayer({ defaultContext: { app: { build: 1n } } as any }))))
+      const exit = yield* Effect.exit(Effect.scoped(Layer.build(clientLayer(options))))
+      assert.isTrue(Exit.isFailure(exit) && Cause.isFailType(exit.cause), "expected the layer to fail with a typed error")
+      const error = (exit as Exit.Failure<unknown, unknown>).cause as Cause.Fail<AnalyticsError.InvalidOptions>
+      assert.strictEqual(error.error._tag, "InvalidOptions")
+      return error.error
+    })
 
-  it.effect("so does a malformed defaultIntegrations", () =>
+  const throwingGetter = Object.defineProperty({}, "app", {
+    enumerable: true,
+    get() {
+      throw new Error("no app")
+    }
+  })
+  const hiddenToJSON = Object.defineProperty({ ip: "203.0.113.7" }, "toJSON", { value: () => ({}), enumerable: false })
+  const trappedProxy = new Proxy({ a: 1 }, {
+    ownKeys() {
+      throw new Error("no keys")
+    }
+  })
+  let dag: Record<string, unknown> = { leaf: 1 }
+  for (let i = 0; i < 40; i++) dag = { a: dag, b: dag }
+
+  const cases: ReadonlyArray<{
+    readonly name: string
+    readonly options: Partial<Analytics.Options>
+    readonly option: string
+    readonly path: ReadonlyArray<string | number>
+  }> = [
+    { name: "a bigint", options: { defaultContext: { app: { build: 1n } } as any }, option: "defaultContext", path: ["app", "build"] },
+    { name: "a throwing getter", options: { defaultContext: throwingGetter as any }, option: "defaultContext", path: ["app"] },
+    { name: "a toJSON", options: { defaultContext: hiddenToJSON }, option: "defaultContext", path: [] },
+    { name: "a Proxy whose trap throws", options: { defaultContext: trappedProxy }, option: "defaultContext", path: [] },
+    { name: "not an object", options: { defaultContext: [1] as any }, option: "defaultContext", path: [] },
+    { name: "a DAG over the size limit", options: { defaultContext: dag as any }, option: "defaultContext", path: [] },
+    {
+      name: "a destination set to a number",
+      options: { defaultIntegrations: { Mixpanel: 1 } as any },
+      option: "defaultIntegrations",
+      path: ["Mixpanel"]
+    },
+    {
+      name: "All not a boolean",
+      options: { defaultIntegrations: { All: "yes" } as any },
+      option: "defaultIntegrations",
+      path: ["All"]
+    }
+  ]
+
+  it.effect.each(cases)("$option with $name: the layer fails with InvalidOptions naming it", (c) =>
     Effect.gen(function*() {
-      const error = failure(yield* Effect.exit(Analytics.identify({ userId: "u1" })))
-      assert.strictEqual(error?._tag, "InvalidMessage")
-      assert.deepStrictEqual(error?.path, ["integrations", "Mixpanel"])
-      assert.include(error?.reason, "defaultIntegrations")
-    }).pipe(Effect.provide(clientLayer({ defaultIntegrations: { Mixpanel: 1 } as any }))))
+      const error = yield* buildFailure(c.options)
+      assert.strictEqual(error.option, c.option)
+      assert.deepStrictEqual(error.path, c.path)
+      assert.include(error.message, c.option)
+    }))
+
+  it.effect("a default whose getter changes is read once: every message carries the first value", () =>
+    Effect.gen(function*() {
+      let reads = 0
+      const defaultContext = Object.defineProperty({}, "tenant", {
+        enumerable: true,
+        get: () => reads++ === 0 ? "acme" : { changed: Number.NaN }
+      })
+      const messages = yield* Effect.gen(function*() {
+        yield* Analytics.track({ userId: "u1", event: "a" })
+        yield* Analytics.track({ userId: "u1", event: "b", context: { ip: "203.0.113.7" } })
+        return yield* sent
+      }).pipe(Effect.provide(clientLayer({ defaultContext: defaultContext as any })))
+      assert.strictEqual(reads, 1)
+      assert.deepStrictEqual(messages.map((m) => m.context.tenant), ["acme", "acme"])
+    }))
 })
 
 describe("the one serialization", () => {
@@ -290,27 +351,120 @@ describe("the one serialization", () => {
       )
     }).pipe(Effect.provide(clientLayer())))
 
-  it.effect("exactly one JSON.stringify per message, from the call to the recorded request", () =>
+  it.effect("the caller's objects never reach JSON.stringify (so no toJSON or getter runs outside the one pass)", () =>
     Effect.gen(function*() {
       const memory = yield* MemoryTransport.MemoryTransport
       const spy = vi.spyOn(JSON, "stringify")
       try {
         for (let i = 0; i < 10; i++) {
-          yield* Analytics.track({ userId: "u1", event: "e", properties: { i, nested: { list: [i, String(i)] } } })
+          yield* Analytics.track({
+            userId: "u1",
+            event: "e",
+            properties: { i, price: i + 0.25, name: "Zoë", nested: { list: [i, String(i)] } },
+            context: { ip: "203.0.113.7" }
+          })
         }
         yield* Analytics.flush
         const [request] = yield* memory.requests
         assert.strictEqual(request!.messages.length, 10)
-        // Effect itself may stringify its own data types (an `Option` with `_id`); everything else
-        // serialized must be one of our messages, once each.
-        const ours = spy.mock.calls.map((args) => args[0]).filter((value) =>
-          !(typeof value === "object" && value !== null && "_id" in value)
+        // Effect itself may stringify its own data types (an `Option` with `_id`); numbers and
+        // non-ASCII strings go through the native formatter, as primitives.
+        const objects = spy.mock.calls.map((args) => args[0]).filter((value) =>
+          typeof value === "object" && value !== null && !("_id" in value)
         )
-        assert.strictEqual(ours.length, 10)
-        // (in the common case the caller's own object is serialized, the generated fields around it)
-        for (const value of ours) assert.strictEqual((value as { event: string }).event, "e")
+        assert.deepStrictEqual(objects, [])
       } finally {
         spy.mockRestore()
       }
+    }).pipe(Effect.provide(clientLayer())))
+
+  /** Wraps an object graph in Proxies that count the reads of each property, by path. */
+  const counting = (value: unknown, reads: Map<string, number>, path = ""): unknown => {
+    if (typeof value !== "object" || value === null || value instanceof Date) return value
+    return new Proxy(value, {
+      get(target, key, receiver) {
+        const result = Reflect.get(target, key, receiver)
+        if (typeof key === "symbol" || key === "toJSON" || key === "length") return result
+        const at = `${path}.${key}`
+        reads.set(at, (reads.get(at) ?? 0) + 1)
+        return counting(result, reads, at)
+      }
+    })
+  }
+
+  it.effect("each property of the input is read exactly once, at every depth", () =>
+    Effect.gen(function*() {
+      const reads = new Map<string, number>()
+      const input = counting({
+        userId: "u1",
+        event: "Order Completed",
+        messageId: "m-1",
+        timestamp: "2024-02-29T13:45:00+01:00",
+        properties: { revenue: 41.25, items: [{ sku: "a", qty: 1 }, { sku: "b", qty: 2 }], tags: ["x", "y"] },
+        context: { ip: "203.0.113.7", app: { name: "shop" }, library: { name: "spoofed" } },
+        integrations: { All: false, Mixpanel: { key: "k" } }
+      }, reads)
+      yield* Analytics.track(input as any)
+      const [message] = yield* sent
+      assert.strictEqual(message!.messageId, "m-1")
+      assert.isAbove(reads.size, 20)
+      const readTwice = Array.from(reads).filter(([, n]) => n !== 1)
+      assert.deepStrictEqual(readTwice, [])
+    }).pipe(Effect.provide(clientLayer({ defaultContext: { app: { version: "1.0" } } }))))
+
+  it.effect("each key is written once, even when the input carries the generated and merged ones", () =>
+    Effect.gen(function*() {
+      const memory = yield* MemoryTransport.MemoryTransport
+      yield* Analytics.send({
+        type: "track",
+        userId: "u1",
+        event: "e",
+        messageId: "given",
+        timestamp: "2024-02-29T13:45:00.000Z",
+        context: { library: { name: "spoofed" }, ip: "203.0.113.7" },
+        integrations: { Mixpanel: true }
+      })
+      yield* Analytics.track({ userId: "u1", event: "plain" })
+      yield* Analytics.flush
+      const [request] = yield* memory.requests
+      for (const m of request!.messages) {
+        for (const key of ["type", "messageId", "timestamp", "context", "integrations", "library"]) {
+          assert.isAtMost(m.json.split(`"${key}":`).length - 1, 1, `${key} in ${m.json}`)
+        }
+      }
+    }).pipe(Effect.provide(clientLayer({ defaultContext: { app: { name: "shop" } }, defaultIntegrations: { All: true } }))))
+
+  it.effect("getters that change after being read: what was validated is what is sent (the issue's probes)", () =>
+    Effect.gen(function*() {
+      const changing = <A, B>(first: A, later: B) => {
+        let reads = 0
+        return () => reads++ === 0 ? first : later
+      }
+      const input = Object.defineProperties({}, {
+        event: { enumerable: true, get: changing("Signed Up", "") },
+        userId: { enumerable: true, get: changing("u1", undefined) },
+        messageId: { enumerable: true, get: changing("m-7", "x".repeat(5_000)) },
+        properties: { enumerable: true, get: changing({ plan: "pro" }, { f: () => 1 }) },
+        boom: { enumerable: false, get: () => 1 } // not enumerable: not data, never read
+      })
+      const id = yield* Analytics.track(input as any)
+      assert.strictEqual(id, "m-7")
+      const [message] = yield* sent
+      assert.deepStrictEqual(
+        { event: message!.event, userId: message!.userId, messageId: message!.messageId, properties: message!.properties },
+        { event: "Signed Up", userId: "u1", messageId: "m-7", properties: { plan: "pro" } }
+      )
+      // A getter that would throw on its second read is only read once.
+      const once = Object.defineProperty({ userId: "u1" }, "event", {
+        enumerable: true,
+        get: (() => {
+          let reads = 0
+          return () => {
+            if (reads++ > 0) throw new Error("second read")
+            return "Once"
+          }
+        })()
+      })
+      yield* Analytics.track(once as any)
     }).pipe(Effect.provide(clientLayer())))
 })

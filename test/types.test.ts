@@ -98,6 +98,14 @@ describe("types", () => {
     expectTypeOf<{ readonly anonymousId: string }>().toExtend<Message.ScreenInput>()
     expectTypeOf<{ readonly userId: string }>().not.toExtend<Message.GroupInput>()
 
+    // Integrations: `All` is a boolean, a destination a boolean or a settings object.
+    expectTypeOf<{ readonly All: false; readonly Mixpanel: true; readonly Amplitude: { readonly apiKey: string } }>()
+      .toExtend<Message.Integrations>()
+    expectTypeOf<{ readonly All: "yes" }>().not.toExtend<Message.Integrations>()
+    expectTypeOf<{ readonly Mixpanel: 1 }>().not.toExtend<Message.Integrations>()
+    expectTypeOf<{ readonly Mixpanel: ReadonlyArray<string> }>().not.toExtend<Message.Integrations>()
+    expectTypeOf<Message.Track["integrations"]>().toEqualTypeOf<Message.Integrations | undefined>()
+
     // A call's error channel holds only the call errors; delivery problems are outcomes.
     expectTypeOf<Analytics.AnalyticsService["track"]>().returns.toEqualTypeOf<
       Effect.Effect<string, AnalyticsError.CallError>

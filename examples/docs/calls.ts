@@ -37,7 +37,7 @@ export const calls = Effect.gen(function*() {
     integrations: { All: false, Mixpanel: true }
   })
 
-  // A historical import: a past timestamp is sent as given (a Date or an ISO-8601 string).
+  // A historical import: a past timestamp (a Date, or an ISO-8601 date-time with a zone), sent in UTC.
   yield* Analytics.track({
     userId: "019mr8mf4r",
     event: "Item Viewed",

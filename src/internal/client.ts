@@ -27,7 +27,7 @@ import * as Ref from "effect/Ref"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
-import { type CallError, ClientClosed, type TransportError } from "../AnalyticsError.js"
+import { type CallError, ClientClosed, type InvalidOptions, type TransportError } from "../AnalyticsError.js"
 import type * as Message from "../Message.js"
 import type * as Outcome from "../Outcome.js"
 import { Transport } from "../Transport.js"
@@ -99,10 +99,11 @@ const sumBytes = (messages: ReadonlyArray<Message.EncodedMessage>): number => {
 }
 
 /** @internal */
-export const make = (settings: Settings): Effect.Effect<Client, never, Transport | Scope.Scope> =>
+export const make = (settings: Settings): Effect.Effect<Client, InvalidOptions, Transport | Scope.Scope> =>
   Effect.gen(function*() {
     const transport = yield* Transport
-    const encode = Encode.makeEncodeSync(settings, yield* Ids.make)
+    // A default context or integrations that cannot be used fails the layer.
+    const encode = yield* Encode.makeEncodeSync(settings, yield* Ids.make)
     const limits: Batch.Limits = {
       maxMessages: settings.maxBatchMessages,
       maxBytes: settings.maxBatchBytes,

@@ -18,6 +18,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Util from "node:util"
 import * as Analytics from "../../Analytics.js"
+import type { InvalidOptions } from "../../AnalyticsError.js"
 import { Transport } from "../../Transport.js"
 import { escapeForTerminal } from "../core/text.js"
 import { boolFlag, flag, type FlagValues, intFlag, textFlag } from "./help.js"
@@ -162,7 +163,7 @@ export const clientLayer = (
   flags: ConnectionFlags,
   defaults: CommandDefaults,
   overrides: Partial<Analytics.Options>
-): Effect.Effect<Layer.Layer<Analytics.Analytics>, CliExit> =>
+): Effect.Effect<Layer.Layer<Analytics.Analytics, InvalidOptions>, CliExit> =>
   Effect.gen(function*() {
     const problem = Option.firstSomeOf([
       tooSmall("flush-at", flags.flushAt, 1),
