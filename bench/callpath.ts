@@ -142,7 +142,8 @@ const timeTrack = (inputs: ReadonlyArray<TrackEvent>, n: number): Promise<Timing
     writeKey: "bench-write-key",
     flushAt: huge,
     flushInterval: "1 hour",
-    maxQueueSize: n + 1,
+    maxQueueSize: huge,
+    maxQueueBytes: huge * 1000,
     maxBatchMessages: huge,
     maxBatchBytes: huge * 1000
   }).pipe(Layer.provide(MemoryTransport.layer()))

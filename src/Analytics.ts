@@ -54,11 +54,11 @@ import type { Transport } from "./Transport.js"
 /**
  * What a call does when the queue is full (it holds `maxQueueSize` messages or `maxQueueBytes` bytes).
  *
- * - `"wait"` (default): the call waits for room, in arrival order, up to `overflowTimeout` (10 seconds
- *   by default); if none appears by then, the message is dropped (a `Dropped` outcome, reason
- *   `QueueFull`) and, until room appears again, the next calls drop at once instead of each waiting.
- *   A burst that a healthy collector can take is never dropped; a dead collector holds a caller for at
- *   most `overflowTimeout`.
+ * - `"wait"` (default): the call waits for room, in arrival order, as long as the queue keeps draining.
+ *   If the queue makes no room for `overflowTimeout` (10 seconds by default), the waiting callers'
+ *   messages are dropped (a `Dropped` outcome, reason `QueueFull`) and, until room appears again, the
+ *   next calls drop at once instead of each waiting. A burst that a healthy collector can take is
+ *   never dropped; a dead collector holds callers for at most `overflowTimeout`.
  * - `"suspend"`: the call waits for room without a deadline (backpressure, for imports and batch jobs).
  * - `"dropNewest"`: the call does not wait: the new message is dropped.
  * - `"dropOldest"`: the call does not wait: the oldest queued messages are dropped to make room.
@@ -95,9 +95,9 @@ export interface Options extends Omit<HttpTransport.Options, "writeKey"> {
   /** What a call does when the queue is full. Default `"wait"`. */
   readonly overflow?: OverflowPolicy | undefined
   /**
-   * With `overflow: "wait"`, how long a call waits for room in a full queue before its message is
-   * dropped. Default 10 seconds (the request timeout: the longest a healthy collector takes to answer
-   * a request and so make room).
+   * With `overflow: "wait"`, how long the queue may make no room while callers wait for it; then the
+   * waiting callers' messages are dropped. Default 10 seconds (the request timeout: the longest a
+   * healthy collector takes to answer a request, and so make room).
    */
   readonly overflowTimeout?: Duration.DurationInput | undefined
   /** The largest message, as UTF-8 JSON bytes. Default 32,000 (the Segment API's limit). */

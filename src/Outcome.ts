@@ -79,8 +79,8 @@ export interface Failed {
  * Why messages were dropped without a delivery attempt.
  *
  * - `QueueFull`: the queue held `maxQueueSize` messages (or `maxQueueBytes` bytes) and the overflow
- *   policy dropped these: at once (`dropNewest`, `dropOldest`), or after the call waited
- *   `overflowTimeout` for room (`wait`).
+ *   policy dropped these: at once (`dropNewest`, `dropOldest`), or after the queue made no room for
+ *   `overflowTimeout` while the call waited (`wait`).
  * - `Disabled`: the client was built with `enabled: false`.
  *
  * @since 0.1.0

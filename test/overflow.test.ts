@@ -194,7 +194,7 @@ describe("the default overflow policy: wait for room up to overflowTimeout (10 s
       assert.deepStrictEqual(Outcome.count(yield* takeAll(outcomes)), { delivered: 41, failed: 0, dropped: 0 })
     }))
 
-  it.scoped("a caller whose deadline passes: its message is dropped; later callers drop at once until room appears", () =>
+  it.scoped("when the queue makes no room for overflowTimeout, the waiting callers' messages are dropped; later callers drop at once until room appears", () =>
     Effect.gen(function*() {
       const { analytics, close, ids, memory, outcomes } = yield* full("60 seconds")
       const waiting = yield* Effect.fork(analytics.track({ userId: "u", event: "too late" }))
@@ -243,6 +243,31 @@ describe("the default overflow policy: wait for room up to overflowTimeout (10 s
       yield* Fiber.join(closing)
       assert.deepStrictEqual((yield* memory.delivered).map((m) => m.messageId), [...ids, ...waited])
       assert.deepStrictEqual(Outcome.count(yield* takeAll(outcomes)), { delivered: 70, failed: 0, dropped: 0 })
+    }))
+
+  it.scoped("a backlog that keeps draining is never dropped, however long the line", () =>
+    Effect.gen(function*() {
+      // 300 callers at once against a queue of 20 and one request at a time, each answered after 3 s:
+      // the last caller waits ~45 s, far past overflowTimeout, but room appears every 3 s.
+      const { analytics, close, memory, outcomes } = yield* openClient({ maxInFlight: 1, maxQueueSize: 20 })
+      yield* memory.setFallback(MemoryTransport.status(200, { delay: "3 seconds" }))
+      const calls = yield* Effect.fork(
+        Effect.forEach(
+          Array.from({ length: 300 }, (_, i) => i),
+          (i) => analytics.track({ userId: "u", event: "backlog", properties: { i } }),
+          { concurrency: "unbounded" }
+        )
+      )
+      for (let i = 0; i < 40 && (yield* Fiber.poll(calls))._tag === "None"; i++) {
+        yield* TestClock.adjust(Duration.seconds(3))
+      }
+      const ids = yield* Fiber.join(calls)
+      const flushing = yield* Effect.fork(analytics.flush)
+      yield* TestClock.adjust(Duration.seconds(6))
+      yield* Fiber.join(flushing)
+      yield* close
+      assert.deepStrictEqual(Outcome.count(yield* takeAll(outcomes)), { delivered: 300, failed: 0, dropped: 0 })
+      assert.deepStrictEqual((yield* memory.delivered).map((m) => m.messageId), ids)
     }))
 
   it.scoped("waiting callers are served in arrival order", () =>

@@ -1,11 +1,12 @@
 /**
  * Admission into the batcher's queue: the queue is bounded by its number of messages and by their
  * serialized bytes (the consumer's carry included), and a message that finds it full meets the
- * overflow policy: wait for room up to a deadline (the default), wait without one, drop the newest or
- * drop the oldest. Waiting callers are served in arrival order; nobody overtakes a waiting caller.
+ * overflow policy: wait for room (the default, until the queue has made no room for
+ * `overflowTimeout`), wait without a limit, drop the newest or drop the oldest. Waiting callers are
+ * served in arrival order; nobody overtakes a waiting caller.
  *
  * A waiting caller costs no fiber and no timer of its own: it is a record in a FIFO, settled by the
- * consumer when room appears, by one sweeper fiber when its deadline passes, or by the close.
+ * consumer when room appears, by one sweeper fiber when the queue has stalled, or by the close.
  *
  * @internal
  */
@@ -54,7 +55,7 @@ export interface Settings {
 
 /**
  * A caller waiting for room. It is settled exactly once: with success when its message was queued,
- * or dropped at its deadline (the drop has its outcome), or with `ClientClosed`.
+ * or dropped because the queue stalled (the drop has its outcome), or with `ClientClosed`.
  *
  * @internal
  */
@@ -63,7 +64,7 @@ export class Waiter {
   private result: Exit.Exit<void, ClientClosed> | undefined
   private listener: ((exit: Exit.Exit<void, ClientClosed>) => void) | undefined
 
-  constructor(readonly message: EncodedMessage, readonly deadline: number) {}
+  constructor(readonly message: EncodedMessage, readonly since: number) {}
 
   /** Calls `f` once settled (at once if it already is). */
   listen(f: (exit: Exit.Exit<void, ClientClosed>) => void): void {
@@ -125,6 +126,92 @@ const monotonicMillis = (clock: Clock.Clock): number => {
   }
 }
 
+/**
+ * The bookkeeping, in plain fields read and written only in synchronous steps: the call path admits a
+ * message without running an Effect, which the call-path benchmark shows is needed (an Effect per
+ * call for the bookkeeping would double the cost of queueing a message).
+ */
+class Budget {
+  count = 0
+  bytes = 0
+  closing = false
+  /**
+   * Set when the queue made no room for `overflowTimeout` while callers waited: the collector is not
+   * keeping up, so the next callers drop at once instead of each waiting again, until room appears.
+   */
+  stalled = false
+  /** When room last appeared (or a caller started waiting at the head), on the monotonic clock. */
+  progressAt = 0
+  /** In arrival order; O(1) at both ends, for a burst of many thousands of waiting callers. */
+  readonly waiters = MutableList.empty<Waiter>()
+
+  constructor(
+    readonly queue: Queue.Queue<Item>,
+    readonly settings: Settings,
+    readonly wake: () => void,
+    readonly gone: Deferred.Deferred<void>
+  ) {}
+
+  fits(message: EncodedMessage): boolean {
+    return this.count < this.settings.maxQueueSize &&
+      (this.count === 0 || this.bytes + message.bytes <= this.settings.maxQueueBytes)
+  }
+
+  bound(): Bound {
+    return this.count >= this.settings.maxQueueSize ? "messages" : "bytes"
+  }
+
+  admit(message: EncodedMessage): void {
+    this.count++
+    this.bytes += message.bytes
+    Queue.unsafeOffer(this.queue, message)
+    if (this.count === 1 || this.count >= this.settings.flushAt || this.full()) this.wake()
+  }
+
+  // Full: no more message, or not one more of the largest size, would fit.
+  full(): boolean {
+    return this.count >= this.settings.maxQueueSize ||
+      this.bytes + this.settings.maxMessageBytes > this.settings.maxQueueBytes
+  }
+
+  /** The first caller still waiting; forgets the ones that stopped waiting. */
+  head(): Waiter | undefined {
+    for (let first = MutableList.head(this.waiters); first !== undefined; first = MutableList.head(this.waiters)) {
+      if (first.state === "waiting") return first
+      MutableList.shift(this.waiters)
+    }
+    return undefined
+  }
+
+  release(n: number, size: number, now: number): void {
+    this.count -= n
+    this.bytes -= size
+    if (n > 0) {
+      this.stalled = false
+      this.progressAt = now
+    }
+    for (let waiter = this.head(); waiter !== undefined && this.fits(waiter.message); waiter = this.head()) {
+      MutableList.shift(this.waiters)
+      this.admit(waiter.message)
+      waiter.settle(Exit.void)
+    }
+    this.checkGone()
+  }
+
+  /** Removes every waiting caller, in order. */
+  takeWaiters(): Array<Waiter> {
+    const out: Array<Waiter> = []
+    for (let waiter = MutableList.shift(this.waiters); waiter !== undefined; waiter = MutableList.shift(this.waiters)) {
+      if (waiter.state === "waiting") out.push(waiter)
+    }
+    return out
+  }
+
+  checkGone(): void {
+    if (this.closing && this.head() === undefined) Deferred.unsafeDone(this.gone, Exit.void)
+  }
+}
+
 /** @internal */
 export const make = (
   queue: Queue.Queue<Item>,
@@ -137,93 +224,39 @@ export const make = (
   wake: () => void
 ): Effect.Effect<Admission, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const { maxQueueBytes, maxQueueSize } = settings
     const clock = yield* Effect.clock
     const runSweeper = yield* FiberHandle.makeRuntime<never, never, void>()
+    const budget = new Budget(queue, settings, wake, yield* Deferred.make<void>())
     const timeoutMillis = Duration.toMillis(settings.overflowTimeout)
-    // Plain fields, read and written only in synchronous steps: the call path admits a message without
-    // running an Effect, which the call-path benchmark shows is needed (an Effect per call for the
-    // bookkeeping would double the cost of queueing a message).
-    let count = 0
-    let bytes = 0
-    let closing = false
-    // Set when a caller's wait for room ended at its deadline: the collector is not keeping up, so the
-    // next callers drop at once instead of each waiting again, until room appears.
-    let stalled = false
-    // In arrival order; O(1) at both ends, for a burst of many thousands of waiting callers.
-    const waiters = MutableList.empty<Waiter>()
-    // Completed once the client is closing and nobody waits any more.
-    const noWaiters = yield* Deferred.make<void>()
-    const checkGone = (): void => {
-      if (closing && head() === undefined) Deferred.unsafeDone(noWaiters, Exit.void)
-    }
 
-    const fits = (message: EncodedMessage): boolean =>
-      count < maxQueueSize && (count === 0 || bytes + message.bytes <= maxQueueBytes)
-
-    const boundOf = (): Bound => count >= maxQueueSize ? "messages" : "bytes"
-
-    const admit = (message: EncodedMessage): void => {
-      count++
-      bytes += message.bytes
-      Queue.unsafeOffer(queue, message)
-      if (count === 1 || count >= settings.flushAt || bytes + settings.maxMessageBytes > maxQueueBytes) wake()
-    }
-
-    // The first caller still waiting; forgets the ones that stopped waiting.
-    const head = (): Waiter | undefined => {
-      for (let first = MutableList.head(waiters); first !== undefined; first = MutableList.head(waiters)) {
-        if (first.state === "waiting") return first
-        MutableList.shift(waiters)
-      }
-      return undefined
-    }
-
-    const tryOffer = (message: EncodedMessage): boolean => {
-      if (head() !== undefined || !fits(message)) return false
-      admit(message)
-      return true
-    }
-
-    const release = (n: number, size: number): void => {
-      count -= n
-      bytes -= size
-      if (n > 0) stalled = false
-      for (let waiter = head(); waiter !== undefined && fits(waiter.message); waiter = head()) {
-        MutableList.shift(waiters)
-        admit(waiter.message)
-        waiter.settle(Exit.void)
-      }
-      checkGone()
-    }
-
-    // One fiber for every deadline: deadlines come in arrival order, so it sleeps until the first
-    // caller's, drops the callers whose deadline has passed, and ends when nobody waits.
+    // One fiber watches the waiting callers: it sleeps until the queue has made no room for
+    // `overflowTimeout` (counted from when room last appeared, or the first caller started waiting),
+    // then drops every caller still waiting. A caller is not dropped while the queue keeps draining,
+    // however long the line ahead of it.
     const sweep: Effect.Effect<void> = Effect.suspend(() => {
-      const waiter = head()
-      if (waiter === undefined) return Effect.void
-      const left = waiter.deadline - monotonicMillis(clock)
+      const first = budget.head()
+      if (first === undefined) return Effect.void
+      const left = Math.max(first.since, budget.progressAt) + timeoutMillis - monotonicMillis(clock)
       if (left > 0) return Effect.zipRight(Effect.sleep(Duration.millis(left)), sweep)
-      MutableList.shift(waiters)
-      stalled = true
-      return outcomes.overflowed([waiter.message], boundOf()).pipe(
+      budget.stalled = true
+      const dropped = budget.takeWaiters()
+      return outcomes.overflowed(dropped.map((w) => w.message), budget.bound()).pipe(
         Effect.ensuring(Effect.sync(() => {
-          waiter.settle(Exit.void)
-          checkGone()
-        })),
-        Effect.zipRight(sweep)
+          for (const waiter of dropped) waiter.settle(Exit.void)
+          budget.checkGone()
+        }))
       )
     })
 
-    const wait = (message: EncodedMessage, deadline: number): Waiter => {
-      const waiter = new Waiter(message, deadline)
-      if (closing) {
+    const wait = (message: EncodedMessage, limited: boolean): Waiter => {
+      const waiter = new Waiter(message, monotonicMillis(clock))
+      if (budget.closing) {
         waiter.settle(Exit.fail(new ClientClosed({ messageType: message.type })))
         return waiter
       }
-      MutableList.append(waiters, waiter)
+      MutableList.append(budget.waiters, waiter)
       wake()
-      if (Number.isFinite(deadline)) runSweeper(sweep, { onlyIfMissing: true })
+      if (limited) runSweeper(sweep, { onlyIfMissing: true })
       return waiter
     }
 
@@ -231,66 +264,60 @@ export const make = (
       Effect.gen(function*() {
         const evicted: Array<EncodedMessage> = []
         // Markers met on the way go back in; the queue is walked at most once.
-        let budget = count + 1
-        while (!fits(message) && budget-- > 0) {
+        let left = budget.count + 1
+        while (!budget.fits(message) && left-- > 0) {
           const item = yield* Queue.poll(queue)
           if (Option.isNone(item)) break
           if (item.value instanceof Marker) {
             Queue.unsafeOffer(queue, item.value)
           } else {
-            count--
-            bytes -= item.value.bytes
+            budget.count--
+            budget.bytes -= item.value.bytes
             evicted.push(item.value)
           }
         }
-        if (fits(message)) admit(message)
+        if (budget.fits(message)) budget.admit(message)
         // Everything left is in the consumer's carry, about to be sent: then the new message is the one
         // dropped.
         else evicted.push(message)
-        if (evicted.length > 0) yield* outcomes.overflowed(evicted, boundOf())
+        if (evicted.length > 0) yield* outcomes.overflowed(evicted, budget.bound())
       })
 
     const overflow = (message: EncodedMessage): Effect.Effect<void, ClientClosed> | Waiter => {
       switch (settings.overflow) {
         case "wait":
-          return stalled
-            ? outcomes.overflowed([message], boundOf())
-            : wait(message, monotonicMillis(clock) + timeoutMillis)
+          return budget.stalled ? outcomes.overflowed([message], budget.bound()) : wait(message, true)
         case "suspend":
-          return wait(message, Number.POSITIVE_INFINITY)
+          return wait(message, false)
         case "dropNewest":
-          return outcomes.overflowed([message], boundOf())
+          return outcomes.overflowed([message], budget.bound())
         case "dropOldest":
           return dropOldest(message)
       }
     }
 
-    const close = (): void => {
-      closing = true
-      wake()
-      checkGone()
-    }
-
-    const refuseWaiters = (): void => {
-      for (let waiter = MutableList.shift(waiters); waiter !== undefined; waiter = MutableList.shift(waiters)) {
-        waiter.settle(Exit.fail(new ClientClosed({ messageType: waiter.message.type })))
-      }
-      checkGone()
-    }
-
-    // Full: no more message, or not one more of the largest size, would fit.
-    const pressed = (): boolean =>
-      head() !== undefined || count >= maxQueueSize || bytes + settings.maxMessageBytes > maxQueueBytes
-
     return {
-      tryOffer,
+      tryOffer: (message) => {
+        if (budget.head() !== undefined || !budget.fits(message)) return false
+        budget.admit(message)
+        return true
+      },
       overflow,
-      release,
-      pressed,
-      close,
-      waitersGone: Deferred.await(noWaiters),
-      refuseWaiters,
-      isClosing: () => closing,
-      depth: () => count
+      release: (n, size) => budget.release(n, size, monotonicMillis(clock)),
+      pressed: () => budget.head() !== undefined || budget.full(),
+      close: () => {
+        budget.closing = true
+        wake()
+        budget.checkGone()
+      },
+      waitersGone: Deferred.await(budget.gone),
+      refuseWaiters: () => {
+        for (const waiter of budget.takeWaiters()) {
+          waiter.settle(Exit.fail(new ClientClosed({ messageType: waiter.message.type })))
+        }
+        budget.checkGone()
+      },
+      isClosing: () => budget.closing,
+      depth: () => budget.count
     }
   })

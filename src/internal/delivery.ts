@@ -131,142 +131,142 @@ export interface Deps {
   readonly settings: Settings
 }
 
+const attempt = (deps: Deps, part: Part, bodyBytes: number): Effect.Effect<Delivery, TransportError> =>
+  Effect.gen(function*() {
+    const { rateLimit, transport } = deps
+    yield* rateLimit.await
+    const attempt = yield* Ref.getAndUpdate(part.attempts, (n) => n + 1)
+    const started = yield* Clock.currentTimeMillis
+    const result = yield* Effect.either(transport.send({ messages: part.messages, attempt }))
+    yield* Metric.update(Metrics.requestDuration, (yield* Clock.currentTimeMillis) - started)
+    if (result._tag === "Right") {
+      yield* Metric.increment(Metrics.tagged(Metrics.requests, "result", String(result.right.status)))
+      return result.right
+    }
+    const error = result.left
+    yield* Ref.set(part.lastError, error)
+    yield* Metric.increment(Metrics.tagged(Metrics.requests, "result", resultTag(error)))
+    const pause = rateLimitPause(error)
+    if (pause !== undefined) yield* rateLimit.pause(Math.min(pause, Duration.toMillis(deps.settings.maxRetryAfter)))
+    if (isRetryable(error)) {
+      yield* Effect.logDebug(`batch attempt failed, will retry if the policy allows: ${describeReason(error.reason)}`)
+        .pipe(
+          Effect.annotateLogs({ attempts: attempt + 1, messages: part.messages.length, bodyBytes }),
+          Effect.whenLogLevel("Debug")
+        )
+    }
+    return yield* Effect.fail(error)
+  })
+
+const failed = (deps: Deps, part: Part, reason: Outcome.FailureReason, log: boolean): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    const error = yield* Ref.get(part.lastError)
+    const attempts = yield* Ref.get(part.attempts)
+    if (log) {
+      yield* Effect.logWarning(
+        `batch of ${part.messages.length} messages failed (${reason})${error ? `: ${describeReason(error.reason)}` : ""}`
+      ).pipe(Effect.annotateLogs({ reason, attempts, messages: part.messages.length }))
+    }
+    yield* deps.outcomes.publish({ _tag: "Failed", messages: part.messages, reason, error, attempts })
+  })
+
+// One part's attempts under its retry policy, and what they end with.
+const sendPart = (deps: Deps, part: Part) =>
+  Effect.gen(function*() {
+    const bodyBytes = Batch.bodyBytes(deps.settings.limits, part.messages)
+    yield* Metric.update(Metrics.batchBytes, bodyBytes)
+    yield* Metric.update(Metrics.batchMessages, part.messages.length)
+    const budgetExhausted = yield* Ref.make(false)
+    const policy = retryPolicy(deps.settings, Ref.set(budgetExhausted, true))
+    return { bodyBytes, budgetExhausted, retried: Effect.retry(attempt(deps, part, bodyBytes), policy) }
+  })
+
+/**
+ * What became of a part: its outcome is published, or (a 413 on more than one message) its two halves
+ * are returned, to be sent instead.
+ */
+const conclude = (
+  deps: Deps,
+  part: Part,
+  bodyBytes: number,
+  exit: Exit.Exit<Delivery, TransportError>,
+  budgetExhausted: boolean
+): Effect.Effect<ReadonlyArray<Part>> => {
+  if (Exit.isSuccess(exit)) {
+    return Effect.flatMap(Ref.get(part.attempts), (attempts) =>
+      deps.outcomes.publish({ _tag: "Delivered", messages: part.messages, status: exit.value.status, attempts, bodyBytes })
+        .pipe(
+          Effect.zipRight(
+            Effect.logDebug("batch delivered").pipe(
+              Effect.annotateLogs({ messages: part.messages.length, bytes: bodyBytes, attempts }),
+              Effect.whenLogLevel("Debug")
+            )
+          ),
+          Effect.as([])
+        ))
+  }
+  // Interrupted: the close ran out of time (the cause may also hold the failure being retried).
+  if (Cause.isInterrupted(exit.cause)) return Effect.as(failed(deps, part, "ShutdownTimeout", false), [])
+  const failure = Cause.failureOption(exit.cause)
+  if (failure._tag === "None") {
+    // The transport died: a bug in it. Report the batch, log the cause, keep the client running.
+    return Effect.logError("the transport died while sending a batch", exit.cause).pipe(
+      Effect.zipRight(failed(deps, part, "TransportDefect", false)),
+      Effect.as([])
+    )
+  }
+  const error = failure.value
+  if (error.reason._tag === "Status" && error.reason.status === 413) {
+    const halves = Batch.halve(part.messages)
+    if (halves !== undefined) {
+      return Effect.zipRight(
+        Effect.logDebug(`the collector refused a batch of ${part.messages.length} messages as too large: splitting it`),
+        Effect.all([makePart(halves[0]), makePart(halves[1])])
+      )
+    }
+  }
+  const reason: Outcome.FailureReason = !isRetryable(error)
+    ? "NotRetryable"
+    : budgetExhausted
+    ? "RetryBudgetExhausted"
+    : "RetriesExhausted"
+  return Effect.as(failed(deps, part, reason, true), [])
+}
+
+/** Delivers `messages` until each has its outcome. */
+const deliver = (deps: Deps, messages: ReadonlyArray<EncodedMessage>): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    // The parts without an outcome, in order. Taking one from the list and publishing its outcome
+    // (or putting its halves back) happen together, without interruption in between.
+    const pending = yield* Ref.make<ReadonlyArray<Part>>([yield* makePart(messages)])
+    const step = Effect.uninterruptibleMask((restore) =>
+      Effect.gen(function*() {
+        const parts = yield* Ref.get(pending)
+        const part = parts[0]
+        if (part === undefined) return false
+        const { bodyBytes, budgetExhausted, retried } = yield* sendPart(deps, part)
+        const exit = yield* Effect.exit(restore(retried))
+        const next = yield* conclude(deps, part, bodyBytes, exit, yield* Ref.get(budgetExhausted))
+        yield* Ref.set(pending, [...next, ...parts.slice(1)])
+        return !(Exit.isFailure(exit) && Cause.isInterrupted(exit.cause))
+      })
+    )
+    const loop: Effect.Effect<void> = Effect.flatMap(step, (more) => more ? loop : Effect.void)
+    yield* loop.pipe(
+      Effect.onInterrupt(() =>
+        Effect.flatMap(
+          Ref.getAndSet(pending, []),
+          (parts) => Effect.forEach(parts, (part) => failed(deps, part, "ShutdownTimeout", false), { discard: true })
+        )
+      )
+    )
+  })
+
 /**
  * Builds `deliver`: sends one batch until it has its outcomes. It never fails; when interrupted, the
  * messages still without an outcome get `Failed` with reason `ShutdownTimeout`.
  *
  * @internal
  */
-export const make = ({ outcomes, rateLimit, settings, transport }: Deps) => {
-  const cap = Duration.toMillis(settings.maxRetryAfter)
-
-  const attempt = (part: Part, bodyBytes: number): Effect.Effect<Delivery, TransportError> =>
-    Effect.gen(function*() {
-      yield* rateLimit.await
-      const attempt = yield* Ref.getAndUpdate(part.attempts, (n) => n + 1)
-      const started = yield* Clock.currentTimeMillis
-      const result = yield* Effect.either(transport.send({ messages: part.messages, attempt }))
-      yield* Metric.update(Metrics.requestDuration, (yield* Clock.currentTimeMillis) - started)
-      if (result._tag === "Right") {
-        yield* Metric.increment(Metrics.tagged(Metrics.requests, "result", String(result.right.status)))
-        return result.right
-      }
-      const error = result.left
-      yield* Ref.set(part.lastError, error)
-      yield* Metric.increment(Metrics.tagged(Metrics.requests, "result", resultTag(error)))
-      const pause = rateLimitPause(error)
-      if (pause !== undefined) yield* rateLimit.pause(Math.min(pause, cap))
-      if (isRetryable(error)) {
-        yield* Effect.logDebug(`batch attempt failed, will retry if the policy allows: ${describeReason(error.reason)}`)
-          .pipe(
-            Effect.annotateLogs({ attempts: attempt + 1, messages: part.messages.length, bodyBytes }),
-            Effect.whenLogLevel("Debug")
-          )
-      }
-      return yield* Effect.fail(error)
-    })
-
-  const failed = (part: Part, reason: Outcome.FailureReason, log: boolean): Effect.Effect<void> =>
-    Effect.gen(function*() {
-      const error = yield* Ref.get(part.lastError)
-      const attempts = yield* Ref.get(part.attempts)
-      if (log) {
-        yield* Effect.logWarning(
-          `batch of ${part.messages.length} messages failed (${reason})${error ? `: ${describeReason(error.reason)}` : ""}`
-        ).pipe(Effect.annotateLogs({ reason, attempts, messages: part.messages.length }))
-      }
-      yield* outcomes.publish({ _tag: "Failed", messages: part.messages, reason, error, attempts })
-    })
-
-  /**
-   * Sends one part with its retries and says what became of it: an outcome to publish, or two halves
-   * to send instead (a 413 on more than one message).
-   */
-  const run = (part: Part) =>
-    Effect.gen(function*() {
-      const bodyBytes = Batch.bodyBytes(settings.limits, part.messages)
-      yield* Metric.update(Metrics.batchBytes, bodyBytes)
-      yield* Metric.update(Metrics.batchMessages, part.messages.length)
-      const budgetExhausted = yield* Ref.make(false)
-      const policy = retryPolicy(settings, Ref.set(budgetExhausted, true))
-      return { bodyBytes, budgetExhausted, retried: Effect.retry(attempt(part, bodyBytes), policy) }
-    })
-
-  const conclude = (
-    part: Part,
-    bodyBytes: number,
-    exit: Exit.Exit<Delivery, TransportError>,
-    budgetExhausted: boolean
-  ): Effect.Effect<ReadonlyArray<Part>> => {
-    if (Exit.isSuccess(exit)) {
-      return Effect.flatMap(Ref.get(part.attempts), (attempts) =>
-        outcomes.publish({ _tag: "Delivered", messages: part.messages, status: exit.value.status, attempts, bodyBytes })
-          .pipe(
-            Effect.zipRight(
-              Effect.logDebug("batch delivered").pipe(
-                Effect.annotateLogs({ messages: part.messages.length, bytes: bodyBytes, attempts }),
-                Effect.whenLogLevel("Debug")
-              )
-            ),
-            Effect.as([])
-          ))
-    }
-    // Interrupted: the close ran out of time (the cause may also hold the failure being retried).
-    if (Cause.isInterrupted(exit.cause)) return Effect.as(failed(part, "ShutdownTimeout", false), [])
-    const failure = Cause.failureOption(exit.cause)
-    if (failure._tag === "None") {
-      // The transport died: a bug in it. Report the batch, log the cause, keep the client running.
-      return Effect.logError("the transport died while sending a batch", exit.cause).pipe(
-        Effect.zipRight(failed(part, "TransportDefect", false)),
-        Effect.as([])
-      )
-    }
-    const error = failure.value
-    if (error.reason._tag === "Status" && error.reason.status === 413) {
-      const halves = Batch.halve(part.messages)
-      if (halves !== undefined) {
-        return Effect.zipRight(
-          Effect.logDebug(`the collector refused a batch of ${part.messages.length} messages as too large: splitting it`),
-          Effect.all([makePart(halves[0]), makePart(halves[1])])
-        )
-      }
-    }
-    const reason: Outcome.FailureReason = !isRetryable(error)
-      ? "NotRetryable"
-      : budgetExhausted
-      ? "RetryBudgetExhausted"
-      : "RetriesExhausted"
-    return Effect.as(failed(part, reason, true), [])
-  }
-
-  /** Delivers `messages` until each has its outcome. */
-  const deliver = (messages: ReadonlyArray<EncodedMessage>): Effect.Effect<void> =>
-    Effect.gen(function*() {
-      // The parts without an outcome, in order. Taking one from the list and publishing its outcome
-      // (or putting its halves back) happen together, without interruption in between.
-      const pending = yield* Ref.make<ReadonlyArray<Part>>([yield* makePart(messages)])
-      const step = Effect.uninterruptibleMask((restore) =>
-        Effect.gen(function*() {
-          const parts = yield* Ref.get(pending)
-          const part = parts[0]
-          if (part === undefined) return false
-          const { bodyBytes, budgetExhausted, retried } = yield* run(part)
-          const exit = yield* Effect.exit(restore(retried))
-          const next = yield* conclude(part, bodyBytes, exit, yield* Ref.get(budgetExhausted))
-          yield* Ref.set(pending, [...next, ...parts.slice(1)])
-          return !(Exit.isFailure(exit) && Cause.isInterrupted(exit.cause))
-        })
-      )
-      const loop: Effect.Effect<void> = Effect.flatMap(step, (more) => more ? loop : Effect.void)
-      yield* loop.pipe(
-        Effect.onInterrupt(() =>
-          Effect.flatMap(
-            Ref.getAndSet(pending, []),
-            (parts) => Effect.forEach(parts, (part) => failed(part, "ShutdownTimeout", false), { discard: true })
-          )
-        )
-      )
-    })
-
-  return deliver
-}
+export const make = (deps: Deps) => (messages: ReadonlyArray<EncodedMessage>): Effect.Effect<void> =>
+  deliver(deps, messages)
