@@ -257,15 +257,8 @@ export const createClient = (options: Options = {}): Client => {
   // queue: only a drop, which publishes its outcome, runs as an Effect.
   const callNow = (type: Message.MessageType, input: unknown): Promise<string> => {
     const result = built!.client.acceptNow(type, input)
-    if (result instanceof Waiter) {
-      return handled(
-        new Promise<string>((resolve, reject) =>
-          result.listen((exit) =>
-            Exit.isSuccess(exit) ? resolve(result.message.messageId) : reject(toRejection(exit.cause))
-          )
-        )
-      )
-    }
+    // A waiting call cannot fail: it ends with its message queued, or dropped or failed with an outcome.
+    if (result instanceof Waiter) return new Promise<string>((resolve) => result.listen(resolve))
     if (Exit.isExit(result)) {
       const exit = result as Exit.Exit<string, CallError>
       return Exit.isSuccess(exit) ? Promise.resolve(exit.value) : handled(Promise.reject(toRejection(exit.cause)))

@@ -141,25 +141,35 @@ describe("overflow policies with the transport hung and maxQueueSize 100", () =>
       assert.strictEqual((yield* memory.delivered).length, 151)
     }))
 
-  it.scoped("suspend: a caller still waiting when the close runs out of time fails with ClientClosed", () =>
+  it.scoped("suspend: a caller still waiting when the close runs out of time gets its id, and its message fails", () =>
     Effect.gen(function*() {
-      const { analytics, close, memory } = yield* open({ overflow: "suspend", maxQueueSize: 5, shutdownTimeout: "1 second", flushAt: 1 })
+      const { analytics, close, memory, outcomes } = yield* open({
+        overflow: "suspend",
+        maxQueueSize: 5,
+        shutdownTimeout: "1 second",
+        flushAt: 1
+      })
       yield* memory.setFallback(MemoryTransport.hang)
       yield* analytics.track({ userId: "u", event: "first" })
       yield* memory.awaitRequests(1)
       for (let i = 0; i < 5; i++) yield* analytics.track({ userId: "u", event: "e" })
-      const waiting = yield* Effect.fork(Effect.either(analytics.track({ userId: "u", event: "blocked" })))
+      const waiting = yield* Effect.fork(analytics.track({ userId: "u", event: "blocked" }))
       for (let i = 0; i < 5; i++) yield* Effect.yieldNow()
       assert.strictEqual((yield* Fiber.poll(waiting))._tag, "None")
       const closing = yield* Effect.fork(close)
       yield* TestClock.adjust(Duration.seconds(1))
       yield* Fiber.join(closing)
-      const result = yield* Fiber.join(waiting)
-      assert.strictEqual(result._tag === "Left" && result.left._tag, "ClientClosed")
+      const id = yield* Fiber.join(waiting) // the call was made before the close: it was accepted
+      const all = yield* takeAll(outcomes)
+      const failed = all.filter((o): o is Outcome.Failed => o._tag === "Failed")
+      const mine = failed.find((o) => o.messages.some((m) => m.messageId === id))
+      assert.strictEqual(mine?.reason, "ShutdownTimeout")
+      assert.strictEqual(mine?.attempts, 0)
+      assert.deepStrictEqual(Outcome.count(all), { delivered: 0, failed: 7, dropped: 0 })
     }))
 })
 
-describe("the default overflow policy: wait for room up to overflowTimeout (10 s)", () => {
+describe("the default overflow policy: wait for room while the queue drains", () => {
   /** A client whose first request is in flight until `firstAnswer` has passed, with 20 more queued. */
   const full = (firstAnswer: Duration.DurationInput, options: Partial<Analytics.Options> = {}) =>
     Effect.gen(function*() {

@@ -20,7 +20,6 @@ import * as MutableList from "effect/MutableList"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
-import { ClientClosed } from "../AnalyticsError.js"
 import type { EncodedMessage } from "../Message.js"
 import type { Bound, Outcomes } from "./outcomes.js"
 
@@ -54,21 +53,22 @@ export interface Settings {
 }
 
 /**
- * A caller waiting for room. It is settled exactly once: with success when its message was queued,
- * or dropped because the queue stalled (the drop has its outcome), or with `ClientClosed`.
+ * A caller waiting for room: an accepted call whose message is not queued yet. It is settled exactly
+ * once, when its message was queued, or dropped because the queue stalled, or failed because the close
+ * ran out of time (either way with its outcome published first); the call then returns its
+ * `messageId`.
  *
  * @internal
  */
 export class Waiter {
   state: "waiting" | "settled" | "cancelled" = "waiting"
-  private result: Exit.Exit<void, ClientClosed> | undefined
-  private listener: ((exit: Exit.Exit<void, ClientClosed>) => void) | undefined
+  private listener: ((messageId: string) => void) | undefined
 
   constructor(readonly message: EncodedMessage, readonly since: number) {}
 
-  /** Calls `f` once settled (at once if it already is). */
-  listen(f: (exit: Exit.Exit<void, ClientClosed>) => void): void {
-    if (this.result !== undefined) f(this.result)
+  /** Calls `f` with the `messageId` once settled (at once if it already is). */
+  listen(f: (messageId: string) => void): void {
+    if (this.state === "settled") f(this.message.messageId)
     else this.listener = f
   }
 
@@ -77,13 +77,12 @@ export class Waiter {
     if (this.state === "waiting") this.state = "cancelled"
   }
 
-  settle(exit: Exit.Exit<void, ClientClosed>): void {
+  settle(): void {
     if (this.state !== "waiting") return
     this.state = "settled"
-    this.result = exit
     const listener = this.listener
     this.listener = undefined
-    listener?.(exit)
+    listener?.(this.message.messageId)
   }
 }
 
@@ -95,7 +94,7 @@ export interface Admission {
    * The overflow policy, for a message `tryOffer` refused: an Effect that drops a message (and
    * publishes its outcome), or a `Waiter` settled later.
    */
-  readonly overflow: (message: EncodedMessage) => Effect.Effect<void, ClientClosed> | Waiter
+  readonly overflow: (message: EncodedMessage) => Effect.Effect<void> | Waiter
   /** Messages left the queue and the carry (the consumer made them a batch): admit waiters. */
   readonly release: (count: number, bytes: number) => void
   /**
@@ -109,8 +108,8 @@ export interface Admission {
    */
   readonly close: () => void
   readonly waitersGone: Effect.Effect<void>
-  /** Fails the callers still waiting with `ClientClosed` (the close ran out of time). */
-  readonly refuseWaiters: () => void
+  /** The close ran out of time: the messages of the callers still waiting fail (`ShutdownTimeout`). */
+  readonly expireWaiters: Effect.Effect<void>
   readonly isClosing: () => boolean
   /** Messages in the queue and the carry. */
   readonly depth: () => number
@@ -193,7 +192,7 @@ class Budget {
     for (let waiter = this.head(); waiter !== undefined && this.fits(waiter.message); waiter = this.head()) {
       MutableList.shift(this.waiters)
       this.admit(waiter.message)
-      waiter.settle(Exit.void)
+      waiter.settle()
     }
     this.checkGone()
   }
@@ -242,18 +241,15 @@ export const make = (
       const dropped = budget.takeWaiters()
       return outcomes.overflowed(dropped.map((w) => w.message), budget.bound()).pipe(
         Effect.ensuring(Effect.sync(() => {
-          for (const waiter of dropped) waiter.settle(Exit.void)
+          for (const waiter of dropped) waiter.settle()
           budget.checkGone()
         }))
       )
     })
 
     const wait = (message: EncodedMessage, limited: boolean): Waiter => {
+      // (Never while closing: the call path refuses calls then, before they get here.)
       const waiter = new Waiter(message, monotonicMillis(clock))
-      if (budget.closing) {
-        waiter.settle(Exit.fail(new ClientClosed({ messageType: message.type })))
-        return waiter
-      }
       MutableList.append(budget.waiters, waiter)
       wake()
       if (limited) runSweeper(sweep, { onlyIfMissing: true })
@@ -283,7 +279,7 @@ export const make = (
         if (evicted.length > 0) yield* outcomes.overflowed(evicted, budget.bound())
       })
 
-    const overflow = (message: EncodedMessage): Effect.Effect<void, ClientClosed> | Waiter => {
+    const overflow = (message: EncodedMessage): Effect.Effect<void> | Waiter => {
       switch (settings.overflow) {
         case "wait":
           return budget.stalled ? outcomes.overflowed([message], budget.bound()) : wait(message, true)
@@ -311,12 +307,20 @@ export const make = (
         budget.checkGone()
       },
       waitersGone: Deferred.await(budget.gone),
-      refuseWaiters: () => {
-        for (const waiter of budget.takeWaiters()) {
-          waiter.settle(Exit.fail(new ClientClosed({ messageType: waiter.message.type })))
-        }
-        budget.checkGone()
-      },
+      expireWaiters: Effect.suspend(() => {
+        const expired = budget.takeWaiters()
+        if (expired.length === 0) return Effect.void
+        return outcomes.publish({
+          _tag: "Failed",
+          messages: expired.map((w) => w.message),
+          reason: "ShutdownTimeout",
+          error: undefined,
+          attempts: 0
+        }).pipe(Effect.ensuring(Effect.sync(() => {
+          for (const waiter of expired) waiter.settle()
+          budget.checkGone()
+        })))
+      }),
       isClosing: () => budget.closing,
       depth: () => budget.count
     }

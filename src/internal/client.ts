@@ -21,7 +21,6 @@ import type * as Redacted from "effect/Redacted"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
@@ -172,13 +171,11 @@ export const make = (settings: Settings): Effect.Effect<Client, InvalidOptions, 
     } satisfies Client
   })
 
-// A waiting caller's fiber suspends until its turn (or its deadline, or the close); interrupted, it
-// gives up its place.
-const awaitTurn = (waiter: Admission.Waiter): Effect.Effect<string, ClientClosed> =>
-  Effect.async<string, ClientClosed>((resume) => {
-    waiter.listen((exit) =>
-      resume(Exit.isSuccess(exit) ? Effect.succeed(waiter.message.messageId) : Exit.failCause(exit.cause))
-    )
+// A waiting caller's fiber suspends until its message is queued (or dropped, or failed by the close);
+// interrupted, it gives up its place.
+const awaitTurn = (waiter: Admission.Waiter): Effect.Effect<string> =>
+  Effect.async<string>((resume) => {
+    waiter.listen((messageId) => resume(Effect.succeed(messageId)))
     return Effect.sync(() => waiter.cancel())
   })
 
@@ -209,7 +206,7 @@ const close = (deps: {
     if (Option.isNone(inTime)) {
       // Interrupted senders report their batches; the consumer fails what it still holds at once.
       yield* dispatch.expire
-      admission.refuseWaiters()
+      yield* admission.expireWaiters
       // The close marker goes in now if it had not (a caller was still waiting for room).
       yield* offerClose
       yield* Deferred.await(done)
