@@ -55,7 +55,7 @@ const prepare = Effect.gen(function*() {
   const tarball = Path.join(work, report.filename)
 
   const [installLine] = installLines(section(readText(edition.readme), "Install"))
-  if (installLine === undefined || !namesPackage(installLine[0])) {
+  if (installLine === undefined || !namesPackage(installLine[0] ?? "")) {
     return yield* Effect.fail(new Error(`the first install line of ${edition.readme} does not install ${edition.name}`))
   }
   const consumer = Path.join(work, "consumer")
