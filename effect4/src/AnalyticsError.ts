@@ -295,8 +295,8 @@ export class ClientClosed extends Schema.TaggedError<ClientClosed>("analytics-ef
  *
  * @example
  * ```ts
- * import { FetchHttpClient } from "@effect/platform"
  * import { Effect, Layer } from "effect"
+ * import { FetchHttpClient } from "effect/http"
  * import { Analytics } from "analytics-effect"
  *
  * const program = Effect.void.pipe(

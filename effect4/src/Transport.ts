@@ -3,7 +3,7 @@
  *
  * A transport does not retry, wait or queue: the client's delivery loop owns retries, backoff and
  * `Retry-After` pauses, so they run on Effect's `Clock` and can be tested with `TestClock`. Two
- * implementations ship: `HttpTransport` (on `@effect/platform`'s `HttpClient`) and `MemoryTransport`
+ * implementations ship: `HttpTransport` (on Effect's `HttpClient`, from `effect/http`) and `MemoryTransport`
  * (records every attempt and answers from a script, for tests).
  *
  * @since 1.0.0
