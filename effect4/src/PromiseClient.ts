@@ -8,8 +8,8 @@
  * rejection; nothing is logged for a rejection either, since the promise carries it (with
  * `DEBUG=analytics` it is logged at the debug level).
  *
- * Options left out are read from the environment, through Effect's default `ConfigProvider`, as
- * `Analytics.config` reads them (`ANALYTICS_WRITE_KEY`, `ANALYTICS_HOST`, ..., `DEBUG=analytics`):
+ * Options left out are read from the environment variables as they are when the client is created,
+ * as `Analytics.config` reads them (`ANALYTICS_WRITE_KEY`, `ANALYTICS_HOST`, ..., `DEBUG=analytics`):
  * `createClient()` with no options is configured entirely from the environment.
  *
  * **Ending a script.** The client keeps no timer while it is idle: a script that stops calling ends
@@ -39,6 +39,7 @@
  * @since 1.0.0
  */
 import * as Cause from "effect/Cause"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -184,11 +185,15 @@ const loggerLayer = (target: Logger): Layer.Layer<never> =>
     EffectLogger.tracerLogger
   ])
 
-// The options it was not given, from the environment (`Analytics.partialConfig` through Effect's
-// default ConfigProvider). Reading the environment is synchronous, and this is the edge of the
-// library, so it runs here: a malformed variable is reported as the option it sets.
+// The options it was not given, from the environment (`Analytics.partialConfig` read from the
+// environment variables). Reading the environment is synchronous, and this is the edge of the
+// library, so it runs here: a malformed variable is reported as the option it sets. (Effect 4's
+// default ConfigProvider copies the environment once, when it is first used: the client reads it as
+// it is when the client is created, as the Effect 3 edition did.)
 const fromEnvironment = (): Partial<Analytics.Options> => {
-  const exit = Effect.runSyncExit(Analytics.partialConfig)
+  const exit = Effect.runSyncExit(
+    Effect.provideService(Analytics.partialConfig, ConfigProvider.ConfigProvider, ConfigProvider.fromEnv())
+  )
   if (Exit.isSuccess(exit)) return exit.value
   const error = Cause.findErrorOption(exit.cause)
   throw new InvalidOptions({

@@ -151,22 +151,25 @@ export const make = (deps: Deps): Effect.Effect<Effect.Effect<void>, never, Scop
             (h) => h ? start(batch) : Effect.andThen(dispatch.acquire, start(batch))
           )
         const items = yield* takeUpTo(queue, limits.maxMessages)
+        // Counted before any marker is handled: Effect 4 resumes a `flush` caller as soon as its marker
+        // completes, within this round, and what it reads then (the metrics) must be up to date.
         let taken = 0
+        for (const item of items) if (!(item instanceof Admission.Marker)) taken++
+        yield* outcomes.accepted(taken)
         let next: Carry | undefined = carry
         for (const item of items) {
           if (item instanceof Admission.Marker) {
             yield* sendAll(send, next)
             next = []
+            yield* Metric.update(Metrics.queueDepth, admission.depth())
             if (!(yield* onMarker(item))) {
               next = undefined
               break
             }
           } else {
             next.push(item)
-            taken++
           }
         }
-        yield* outcomes.accepted(taken)
         if (next !== undefined) next = yield* sendReady(send, next)
         if (next !== undefined && next.length > 0) yield* armTimer
         // A take stops at a batch's worth: what it left behind (a marker among it, perhaps) was signalled
