@@ -53,7 +53,7 @@ const assertDecodeFails = (exit: Exit.Exit<unknown, Schema.SchemaError>, path: R
   const issues = formatIssues(failure.error.issue).issues
   // A segment of a Standard Schema path is a key or `{ key }`.
   const first = issues[0]?.path?.map((segment) => typeof segment === "object" ? segment.key : segment)
-  assert.deepStrictEqual(first, path)
+  assert.deepStrictEqual<unknown>(first, path)
 }
 
 // --- one accepted and one (or more) rejected case per rule, for each of the six types ---
