@@ -230,3 +230,71 @@ describe("options are checked when the layer is built", () => {
       assert.strictEqual(error.option, "shutdownTimeout")
     }))
 })
+
+// Effect 4 starts forks interruptible, even from an uninterruptible region (a finalizer), and a
+// timeout inside one fires. The close's timeout and the delivery's handling of its interruption rest
+// on that: every message still gets exactly one outcome, and the close ends at shutdownTimeout.
+describe("interruption at the close's timeout", () => {
+  it.effect("a 413 split whose first half hangs: both halves fail at shutdownTimeout, each message once", () =>
+    Effect.gen(function*() {
+      const { analytics, close, memory, outcomes } = yield* openClient({ flushAt: 4, shutdownTimeout: "2 seconds" })
+      // 4 → 413; the first half (2) hangs; the second half is never attempted.
+      yield* memory.setScript([MemoryTransport.status(413), MemoryTransport.hang])
+      const sent: Array<string> = []
+      for (let i = 0; i < 4; i++) sent.push(yield* analytics.track({ userId: "u", event: `e${i}` }))
+      yield* memory.awaitRequests(2)
+      const closing = yield* Effect.forkChild(close)
+      yield* TestClock.adjust(Duration.millis(1_999))
+      assert.isUndefined(closing.pollUnsafe(), "the close waits for the hung half")
+      yield* TestClock.adjust(Duration.millis(1))
+      yield* Fiber.join(closing)
+      const got = yield* takeAll(outcomes)
+      assert.deepStrictEqual(Outcome.count(got), { delivered: 0, failed: 4, dropped: 0 })
+      assert.deepStrictEqual(ids(got).sort(), [...sent].sort())
+      for (const o of got) assert.strictEqual(o._tag === "Failed" && o.reason, "ShutdownTimeout")
+      assert.deepStrictEqual((yield* memory.requests).map((r) => r.messages.length), [4, 2])
+    }))
+
+  it.effect("a batch waiting out a Retry-After pause fails at shutdownTimeout with the 429, not after the pause", () =>
+    Effect.gen(function*() {
+      const { analytics, close, memory, outcomes } = yield* openClient({ flushAt: 1, shutdownTimeout: "3 seconds" })
+      yield* memory.setFallback(MemoryTransport.retryAfter(429, "60"))
+      const id = yield* analytics.track({ userId: "u", event: "limited" })
+      yield* memory.awaitRequests(1)
+      const closing = yield* Effect.forkChild(close)
+      yield* TestClock.adjust(Duration.seconds(3))
+      yield* Fiber.join(closing)
+      const [outcome] = yield* takeAll(outcomes)
+      assert.strictEqual(outcome?._tag === "Failed" && outcome.reason, "ShutdownTimeout")
+      assert.deepStrictEqual(outcome?.messages.map((m) => m.messageId), [id])
+      assert.strictEqual(
+        outcome?._tag === "Failed" && outcome.error?.reason._tag === "Status" && outcome.error.reason.status,
+        429
+      )
+      assert.strictEqual((yield* memory.requests).length, 1, "no retry during the pause")
+    }))
+
+  it.effect("batches waiting for a slot when the close times out fail at once, without an attempt", () =>
+    Effect.gen(function*() {
+      const { analytics, close, memory, outcomes } = yield* openClient({
+        flushAt: 1,
+        maxInFlight: 1,
+        shutdownTimeout: "1 second"
+      })
+      yield* memory.setFallback(MemoryTransport.hang)
+      const sent: Array<string> = []
+      for (let i = 0; i < 3; i++) sent.push(yield* analytics.track({ userId: "u", event: `e${i}` }))
+      yield* memory.awaitRequests(1)
+      const closing = yield* Effect.forkChild(close)
+      yield* TestClock.adjust(Duration.seconds(1))
+      yield* Fiber.join(closing)
+      const got = yield* takeAll(outcomes)
+      assert.deepStrictEqual(ids(got).sort(), [...sent].sort())
+      const failed = got.filter((o): o is Outcome.Failed => o._tag === "Failed")
+      assert.deepStrictEqual(failed.map((o) => [o.reason, o.attempts]), [
+        ["ShutdownTimeout", 1],
+        ...failed.slice(1).map(() => ["ShutdownTimeout", 0])
+      ])
+      assert.strictEqual((yield* memory.requests).length, 1, "only the hung batch was attempted")
+    }))
+})
