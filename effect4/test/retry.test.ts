@@ -173,6 +173,37 @@ describe("backoff", () => {
     }))
 })
 
+describe("negative delays (Effect 4 durations can be negative)", () => {
+  it.effect("a schedule's negative delay counts as no wait against the retry budget", () =>
+    Effect.gen(function*() {
+      // Delays of -10 s, then 6 s, 6 s: counted as they are they would add up to 2 s, within a budget of
+      // 10 s; counted as 0, 6, 12 s, the third retry is past the budget.
+      let n = 0
+      const { analytics, memory, outcomes } = yield* open({
+        retryBudget: "10 seconds",
+        retrySchedule: Schedule.recurs(5).pipe(
+          Schedule.modifyDelay(() => Effect.sync(() => n++ === 0 ? Duration.seconds(-10) : Duration.seconds(6)))
+        )
+      })
+      yield* memory.setFallback(MemoryTransport.status(503))
+      yield* analytics.track({ userId: "u", event: "e" })
+      const seen = yield* advanceUntilOutcome(outcomes, "1 second")
+      const requests = yield* memory.requests
+      assert.deepStrictEqual(gaps(requests), [0, 6_000], "the negative delay retried at once")
+      assert.strictEqual(seen[0]?._tag === "Failed" && seen[0].reason, "RetryBudgetExhausted")
+    }))
+
+  it.effect("a Retry-After in the past does not shorten the schedule's own delay", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.parse("2030-01-01T00:00:00.000Z"))
+      const { analytics, memory } = yield* open({ retrySchedule: Schedule.max([Schedule.spaced("2 seconds"), Schedule.recurs(1)]) })
+      yield* memory.setScript([MemoryTransport.retryAfter(429, "Mon, 01 Jan 2001 00:00:00 GMT")])
+      yield* analytics.track({ userId: "u", event: "e" })
+      yield* advanceUntil(Effect.map(memory.requests, (r) => r.length >= 2), "100 millis")
+      assert.deepStrictEqual(gaps(yield* memory.requests), [2_000])
+    }))
+})
+
 describe("Retry-After", () => {
   it.effect("429 with Retry-After in seconds waits that long; every retry counts against maxRetries", () =>
     Effect.gen(function*() {
