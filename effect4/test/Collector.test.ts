@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Option, PubSub, Result, type Scope } from "effect"
+import { Duration, Effect, Fiber, Layer, Option, PubSub, Result, type Scope } from "effect"
 import { Base64 } from "effect/encoding"
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
 import { TestClock } from "effect/testing"
@@ -7,6 +7,7 @@ import * as Http from "node:http"
 import * as Net from "node:net"
 import * as Zlib from "node:zlib"
 import * as Collector from "../src/Collector.js"
+import { Analytics } from "../src/index.js"
 
 const writeKey = "collector-test-key"
 const basic = (key: string) => `Basic ${Base64.encode(key + ":")}`
@@ -318,6 +319,27 @@ describe("Collector", () => {
         assert.strictEqual(get.status, 404)
         const other = yield* client.execute(HttpClientRequest.post(collector.url + "/v1/track"))
         assert.strictEqual(other.status, 404)
+      })
+    ))
+
+  it.live("receives what the Analytics client sends, gzip on, with the client's headers", () =>
+    withCollector((collector) =>
+      Effect.gen(function*() {
+        const layer = Analytics.layer({ writeKey, host: collector.url, gzip: true }).pipe(
+          Layer.provide(FetchHttpClient.layer)
+        )
+        yield* Effect.gen(function*() {
+          yield* Analytics.identify({ userId: "019mr8mf4r", traits: { plan: "Enterprise" } })
+          yield* Analytics.track({ userId: "f4ca124298", event: "Signed Up" })
+        }).pipe(Effect.provide(layer))
+        const [batch] = yield* collector.received
+        assert.strictEqual(batch!.gzip, true)
+        assert.strictEqual(batch!.headers["authorization"], basic(writeKey))
+        assert.match(batch!.headers["user-agent"]!, /^analytics-effect\//)
+        assert.strictEqual(batch!.writeKey, writeKey)
+        assert.deepStrictEqual(batch!.messages.map((m) => m.type), ["identify", "track"])
+        assert.deepStrictEqual(batch!.messages[0]!.traits, { plan: "Enterprise" })
+        assert.deepStrictEqual(yield* collector.rejected, [])
       })
     ))
 

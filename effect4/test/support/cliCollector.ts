@@ -36,7 +36,7 @@ export const startCliCollector = async (options: Collector.Options = {}): Promis
     requests: () => run(service.requests),
     failWith: (status) => run(service.setFallback(status === 200 ? Collector.accept : Collector.status(status))),
     script: (answers) => run(service.setScript(answers)),
-    clear: () => run(Effect.zipRight(service.clear, service.setScript([]))),
+    clear: () => run(Effect.andThen(service.clear, service.setScript([]))),
     close: () => Effect.runPromise(Scope.close(scope, Exit.void))
   }
 }
