@@ -1,9 +1,9 @@
 /**
- * The `analytics-effect` command line, run as a child process (`node dist/bin.js`, built first) against
+ * The `analytics-effect` command line, run as a child process (`node dist/bin.js`, built by the global setup, test/support/build.ts) against
  * the library's local collector on 127.0.0.1. Every file is made by the test in a temporary folder.
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -76,8 +76,7 @@ let dir: string
 let host: Array<string>
 
 beforeAll(async () => {
-  // Build the binary under test: the CLI bundle that the package ships (scripts/build.mjs).
-  spawnSync(process.execPath, [Path.join(root, "scripts", "build.mjs")], { cwd: root, stdio: "ignore" })
+  // The binary under test is the CLI bundle that the package ships, built by the global setup.
   assert.isTrue(Fs.existsSync(bin), "dist/bin.js was not built")
   collector = await startCliCollector()
   dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "analytics-cli-"))

@@ -120,17 +120,29 @@ for (const [clientName, client] of TestServer.clients) {
         yield* TestClock.adjust("1799 seconds")
         yield* send()
         assert.strictEqual(state.assertions.length, 1, "no refresh before half the lifetime")
-        // Half-life: this send still uses token-1 and starts the refresh.
+        // Half-life: this send still uses token-1 and starts the refresh, in the background.
         yield* TestClock.adjust("1 second")
         yield* send()
         assert.deepStrictEqual(bearers(), ["Bearer token-1", "Bearer token-1", "Bearer token-1"])
-        // Past the old token's last usable moment (30 s before it expires), only the new one is used.
-        yield* TestClock.adjust("1771 seconds")
-        yield* send()
-        assert.strictEqual(bearers()[3], "Bearer token-2")
+        // The refresh's token request is real I/O: until it has landed, sends at this moment still use
+        // token-1, then token-2. The clock stays put meanwhile: moving it past the token request's
+        // timeout while the request is on its way would fail that request, as it should.
+        for (let i = 0; i < 400 && bearers().at(-1) !== "Bearer token-2"; i++) {
+          yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
+          yield* send()
+        }
+        const sent = bearers()
+        assert.strictEqual(sent.at(-1), "Bearer token-2")
+        assert.isTrue(sent.slice(0, -1).every((b) => b === "Bearer token-1"), "no gap, no other token")
         assert.strictEqual(state.assertions.length, 2)
         // The refresh was asked for at half-life, well before the first token expired.
         assert.strictEqual(state.assertions[1]!.claims["iat"], (now + 1800_000) / 1000 - 5)
+        // Past the old token's last usable moment (30 s before it expires), only the new one is used,
+        // with no other token request.
+        yield* TestClock.adjust("1771 seconds")
+        yield* send()
+        assert.strictEqual(bearers().at(-1), "Bearer token-2")
+        assert.strictEqual(state.assertions.length, 2)
       }).pipe(Effect.provide(client)))
 
     it.scoped("a revoked token: the 401 is answered by one refresh and the batch is delivered", () =>

@@ -164,29 +164,33 @@ export const make = (
       return { value: Redacted.make(parsed.accessToken), ...Jwt.tokenSchedule(sentAt, parsed.expiresInSeconds) }
     }).pipe(Effect.withSpan("HttpTransport.token", { attributes: { "url.full": tokenUrl } }))
 
-    // Starts a refresh unless one is running; either way returns the refresh to wait for.
-    const refresh: Effect.Effect<Deferred.Deferred<AccessToken, OAuthReason>> = Effect.gen(function*() {
-      const fresh = yield* Deferred.make<AccessToken, OAuthReason>()
-      const [deferred, started] = yield* Ref.modify(
-        state,
-        (s): readonly [readonly [Deferred.Deferred<AccessToken, OAuthReason>, boolean], State] =>
-          s.refreshing === undefined ? [[fresh, true], { ...s, refreshing: fresh }] : [[s.refreshing, false], s]
-      )
-      if (started) {
-        const settle = (exit: Exit.Exit<AccessToken, OAuthReason>) =>
-          Effect.flatMap(Clock.currentTimeMillis, (now) =>
-            Ref.update(state, (s) => ({
-              refreshing: undefined,
-              token: Exit.isSuccess(exit)
-                ? exit.value
-                : s.token === undefined
-                ? undefined
-                : { ...s.token, refreshAt: now + refreshRetryMillis }
-            }))).pipe(Effect.zipRight(Deferred.done(fresh, exit)))
-        yield* fetchToken.pipe(Effect.onExit(settle), Effect.forkIn(scope))
-      }
-      return deferred
-    })
+    // Starts a refresh unless one is running; either way returns the refresh to wait for. Marking the
+    // refresh as running and forking it are one step: a sender interrupted between the two would leave
+    // a refresh that never runs, and every later sender waiting for it. The token request itself stays
+    // interruptible (closing the transport's scope stops it).
+    const refresh: Effect.Effect<Deferred.Deferred<AccessToken, OAuthReason>> = Effect.uninterruptibleMask((restore) =>
+      Effect.gen(function*() {
+        const fresh = yield* Deferred.make<AccessToken, OAuthReason>()
+        const [deferred, started] = yield* Ref.modify(
+          state,
+          (s): readonly [readonly [Deferred.Deferred<AccessToken, OAuthReason>, boolean], State] =>
+            s.refreshing === undefined ? [[fresh, true], { ...s, refreshing: fresh }] : [[s.refreshing, false], s]
+        )
+        if (started) {
+          const settle = (exit: Exit.Exit<AccessToken, OAuthReason>) =>
+            Effect.flatMap(Clock.currentTimeMillis, (now) =>
+              Ref.update(state, (s) => ({
+                refreshing: undefined,
+                token: Exit.isSuccess(exit)
+                  ? exit.value
+                  : s.token === undefined
+                  ? undefined
+                  : { ...s.token, refreshAt: now + refreshRetryMillis }
+              }))).pipe(Effect.zipRight(Deferred.done(fresh, exit)))
+          yield* restore(fetchToken).pipe(Effect.onExit(settle), Effect.forkIn(scope))
+        }
+        return deferred
+      }))
 
     const get: Effect.Effect<AccessToken, OAuthReason> = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
