@@ -36,9 +36,12 @@ declare module "vitest" {
   }
 }
 
-/** The README's install line, with the package name replaced by a tarball. */
+/** Whether an install word names the package, bare or with a version range (`analytics-effect@^0.2`). */
+export const namesPackage = (word: string) => word === edition.name || word.startsWith(`${edition.name}@`)
+
+/** The README's install line, with the package (bare or with its range) replaced by a tarball. */
 export const installArgs = (line: ReadonlyArray<string>, tarball: string) =>
-  line.map((word) => (word === edition.name ? tarball : word))
+  line.map((word) => (namesPackage(word) ? tarball : word))
 
 const prepare = Effect.gen(function*() {
   const work = Fs.mkdtempSync(Path.join(Os.tmpdir(), `${edition.name}-packed-`))
@@ -52,7 +55,7 @@ const prepare = Effect.gen(function*() {
   const tarball = Path.join(work, report.filename)
 
   const [installLine] = installLines(section(readText(edition.readme), "Install"))
-  if (installLine === undefined || installLine[0] !== edition.name) {
+  if (installLine === undefined || !namesPackage(installLine[0])) {
     return yield* Effect.fail(new Error(`the first install line of ${edition.readme} does not install ${edition.name}`))
   }
   const consumer = Path.join(work, "consumer")
