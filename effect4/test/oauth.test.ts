@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { type Config, ConfigProvider, Effect, Fiber, Redacted, Result } from "effect"
+import { type Config, ConfigProvider, Effect, Exit, Fiber, Option, Redacted, Result, Scope } from "effect"
 import { FetchHttpClient } from "effect/http"
 import { TestClock } from "effect/testing"
 import { generateKeyPairSync } from "node:crypto"
@@ -398,5 +398,34 @@ describe("OAuth options", () => {
       const delivered = yield* Fiber.join(second)
       assert.strictEqual(delivered.status, 200)
       assert.strictEqual(state.assertions.length, 1)
+    }).pipe(Effect.provide(FetchHttpClient.layer)))
+
+  // Effect 4 starts a forked fiber interruptible, even from an uninterruptible region, and a fiber
+  // interrupted before its first step never runs its `onExit`: the refresh must start uninterruptible
+  // (and make only the token request interruptible), or a transport closed right after a sender started
+  // a refresh leaves that refresh unsettled, and its senders waiting for it forever.
+  it.live("a transport closed before its refresh has started: the refresh settles, its sender ends", () =>
+    Effect.gen(function*() {
+      const state = TestServer.makeOAuthState()
+      const server = yield* TestServer.start(TestServer.oauth(state, keys.publicKey))
+      const transportScope = yield* Scope.make()
+      const transport = yield* HttpTransport.make({
+        writeKey: Redacted.make(writeKey),
+        host: server.origin,
+        oauth: oauthOptions(server.origin)
+      }).pipe(Scope.provide(transportScope))
+      const messages = yield* batch
+      // Runs at once up to its wait for the refresh it started; the refresh itself is only scheduled,
+      // and the scope closes before it takes a step.
+      const sender = yield* Effect.forkChild(transport.send({ messages, attempt: 0 }), { startImmediately: true })
+      yield* Scope.close(transportScope, Exit.void)
+      const exit = yield* Effect.timeoutOption(Fiber.await(sender), "5 seconds")
+      assert.isTrue(Option.isSome(exit), "the sender still waits for a refresh that will never settle")
+      if (Option.isSome(exit)) assert.isTrue(Exit.hasInterrupts(exit.value), "closing the transport ends the send")
+      // A send after the close does not wait either.
+      const late = yield* Effect.timeoutOption(Effect.exit(transport.send({ messages, attempt: 0 })), "5 seconds")
+      assert.isTrue(Option.isSome(late), "a send on a closed transport waits forever")
+      if (Option.isSome(late)) assert.isTrue(Exit.hasInterrupts(late.value))
+      assert.deepStrictEqual(server.received.filter((r) => r.url === "/v1/batch"), [])
     }).pipe(Effect.provide(FetchHttpClient.layer)))
 })

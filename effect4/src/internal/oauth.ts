@@ -164,10 +164,17 @@ export const make = (
       return { value: Redacted.make(parsed.accessToken), ...Jwt.tokenSchedule(sentAt, parsed.expiresInSeconds) }
     }).pipe(Effect.withSpan("HttpTransport.token", { attributes: { "url.full": tokenUrl } }))
 
-    // Starts a refresh unless one is running; either way returns the refresh to wait for. Not
-    // interruptible: a sender interrupted between marking the refresh and starting it would leave a
-    // refresh that never settles.
-    const refresh: Effect.Effect<Deferred.Deferred<AccessToken, OAuthReason>> = Effect.uninterruptible(
+    // Starts a refresh unless one is running; either way returns the refresh to wait for. Marking the
+    // refresh as running and forking it are one step: a sender interrupted between the two would leave
+    // a refresh that never runs, and every later sender waiting for it. The token request itself stays
+    // interruptible (closing the transport's scope stops it).
+    //
+    // Effect 4 starts a forked fiber interruptible even from an uninterruptible region, and a fiber
+    // interrupted before its first step never runs its `onExit`: the fork inherits this region's
+    // uninterruptibility, so that `settle` is in place before the scope can interrupt it, and only
+    // the token request is made interruptible again. On a scope already closed, `forkIn` gives a fiber
+    // that never runs at all: the refresh is settled here, interrupted, as the scope would have done.
+    const refresh: Effect.Effect<Deferred.Deferred<AccessToken, OAuthReason>> = Effect.uninterruptibleMask((restore) =>
       Effect.gen(function*() {
         const fresh = yield* Deferred.make<AccessToken, OAuthReason>()
         const [deferred, started] = yield* Ref.modify(
@@ -186,8 +193,11 @@ export const make = (
                   ? undefined
                   : { ...s.token, refreshAt: now + refreshRetryMillis }
               }))).pipe(Effect.andThen(Deferred.done(fresh, exit)))
-          // In the transport's scope, and interruptible there: closing the transport ends it.
-          yield* fetchToken.pipe(Effect.onExit(settle), Effect.forkIn(scope))
+          if (scope.state._tag === "Closed") {
+            yield* Effect.flatMap(Effect.fiberId, (id) => settle(Exit.interrupt(id)))
+          } else {
+            yield* restore(fetchToken).pipe(Effect.onExit(settle), Effect.forkIn(scope, { uninterruptible: "inherit" }))
+          }
         }
         return deferred
       })
