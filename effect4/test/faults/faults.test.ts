@@ -56,6 +56,10 @@ describe("fault harness", () => {
       const stats = server.stats()
       assert.deepStrictEqual(Object.fromEntries(stats.accepted), { a: 2, d: 1 })
       assert.deepStrictEqual(countDuplicates(stats), { serverDuplicates: 1, timeoutDuplicates: 0 })
+      // "a" answered 2xx twice: explained only if the client gave up on an attempt carrying it (its
+      // timeout fired before it read the 2xx), and only once per abandoned attempt.
+      assert.deepStrictEqual(countDuplicates(stats, new Map([["a", 1]])), { serverDuplicates: 1, timeoutDuplicates: 1 })
+      assert.deepStrictEqual(countDuplicates(stats, new Map([["d", 1]])), { serverDuplicates: 1, timeoutDuplicates: 0 })
     }).pipe(Effect.scoped))
 
   // A negative control for the pause check: with `maxRetryAfter` at 50 ms the client may retry during the

@@ -8,11 +8,11 @@
  * Durations are real but small, so that all scenarios together take well under a minute.
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { Context, Duration, Effect, Exit, Layer, PubSub, References, Schedule, Scope } from "effect"
+import { Context, Duration, Effect, Exit, Layer, PubSub, Redacted, References, Schedule, Scope } from "effect"
 import { FetchHttpClient } from "effect/http"
 import * as V8 from "node:v8"
 import * as Vm from "node:vm"
-import { Analytics, Outcome } from "../../src/index.js"
+import { Analytics, HttpTransport, Outcome, Transport } from "../../src/index.js"
 import * as FaultServer from "../support/faultServer.js"
 
 /** A fault phase: a server mode, or the server down (connections refused). */
@@ -66,7 +66,11 @@ export interface Row {
   readonly dropped: number
   /** Receipts of an id beyond its first, at the server (2xx answers and taken-but-unanswered). */
   readonly serverDuplicates: number
-  /** Those of the duplicates whose id was in a batch the server took without answering (a timeout). */
+  /**
+   * Those of the duplicates explained by an attempt the client gave up on without an answer (a
+   * timeout or a cut connection: the server may have taken the batch, or even answered 2xx after the
+   * client stopped waiting), or by a batch the server took without answering.
+   */
   readonly timeoutDuplicates: number
   /** Requests the server saw (refused connections never reach it). */
   readonly requests: number
@@ -205,8 +209,14 @@ const heapSampler = Effect.acquireRelease(
   (state) => Effect.sync(() => clearInterval(state.timer))
 )
 
-/** Counts duplicates at the server: every receipt of an id beyond the first. */
-export const countDuplicates = (stats: FaultServer.FaultStats) => {
+/**
+ * Counts duplicates at the server: every receipt of an id beyond the first. A receipt is explained
+ * when the client abandoned an attempt carrying that id without reading an answer (`abandoned`: how
+ * many such attempts per id), or when the server took a batch without answering: the client cannot
+ * know whether those arrived, so it sends them again. A 2xx answer that reached its socket after the
+ * client's timeout had fired is one of them: the server counts it as accepted, the client never saw it.
+ */
+export const countDuplicates = (stats: FaultServer.FaultStats, abandoned: ReadonlyMap<string, number> = new Map()) => {
   let serverDuplicates = 0
   let timeoutDuplicates = 0
   const ids = new Set([...stats.accepted.keys(), ...stats.taken.keys()])
@@ -215,10 +225,34 @@ export const countDuplicates = (stats: FaultServer.FaultStats) => {
     const taken = stats.taken.get(id) ?? 0
     const extra = Math.max(0, accepted + taken - 1)
     serverDuplicates += extra
-    // Explained by a timeout: the server took the batch without answering, and answered 2xx at most once.
-    if (taken > 0 && accepted <= 1) timeoutDuplicates += extra
+    // Each receipt the client could not have known about explains one more.
+    timeoutDuplicates += Math.min(extra, Math.max(taken, abandoned.get(id) ?? 0))
   }
   return { serverDuplicates, timeoutDuplicates }
+}
+
+/**
+ * The real HTTP transport, recording the ids of every attempt the client gave up on without an answer:
+ * a timeout, a network error (the request may have reached the server), or an interruption (the close
+ * ran out of time).
+ */
+const recordingTransport = (options: Analytics.Options & HttpTransport.Options, abandoned: Map<string, number>) => {
+  const record = (request: Transport.BatchRequest) =>
+    Effect.sync(() => {
+      for (const message of request.messages) abandoned.set(message.messageId, (abandoned.get(message.messageId) ?? 0) + 1)
+    })
+  return Layer.effect(
+    Transport.Transport,
+    Effect.map(Transport.Transport, (inner) => ({
+      send: (request: Transport.BatchRequest) =>
+        inner.send(request).pipe(
+          Effect.tapError((error) =>
+            error.reason._tag === "Timeout" || error.reason._tag === "Network" ? record(request) : Effect.void
+          ),
+          Effect.onInterrupt(() => record(request))
+        )
+    }))
+  ).pipe(Layer.provide(HttpTransport.layer(options)))
 }
 
 const requestsDuringPause = (stats: FaultServer.FaultStats, retryAfterMillis: number): number | undefined => {
@@ -239,12 +273,18 @@ export const run = (scenario: Scenario): Effect.Effect<Row> =>
       (s) => Effect.promise(() => s.close())
     )
     const heap = yield* heapSampler
-    const layer = Analytics.layer({
-      writeKey: "fault-write-key",
+    const options: Analytics.Options & HttpTransport.Options = {
       host: server.url,
       ...baseOptions,
-      ...scenario.options
-    }).pipe(Layer.provide(scenario.http === "undici" ? NodeHttpClient.layerUndici : FetchHttpClient.layer), Layer.orDie)
+      ...scenario.options,
+      writeKey: Redacted.make("fault-write-key")
+    }
+    const abandoned = new Map<string, number>()
+    const layer = Analytics.layerWithoutTransport(options).pipe(
+      Layer.provide(recordingTransport(options, abandoned)),
+      Layer.provide(scenario.http === "undici" ? NodeHttpClient.layerUndici : FetchHttpClient.layer),
+      Layer.orDie
+    )
 
     // The client's own scope, closed explicitly below; a child of the run's scope, so that an
     // interrupted run still closes the client.
@@ -323,7 +363,7 @@ export const run = (scenario: Scenario): Effect.Effect<Row> =>
       delivered: counts.delivered,
       failed: counts.failed,
       dropped: counts.dropped,
-      ...countDuplicates(stats),
+      ...countDuplicates(stats, abandoned),
       requests: stats.requests,
       peakHeapMB: Math.round(heap.peak / 1024 / 102.4) / 10,
       retriedBatches,
