@@ -1,12 +1,13 @@
 /**
- * The `analytics-effect` command line, run as a child process (`node dist/bin.js`, built first) against
- * the library's local collector on 127.0.0.1. Every file is made by the test in a temporary folder.
+ * The `analytics-effect` command line, run as a child process (`node dist/bin.js`, built by the global
+ * setup, test/support/build.ts) against the library's local collector on 127.0.0.1. Every file is made
+ * by the test in a temporary folder.
  */
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Command } from "effect/cli"
-import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -78,23 +79,10 @@ let collector: CliCollector
 let dir: string
 let host: Array<string>
 
-/** The newest modification time of the files under `dir`. */
-const newest = (dir: string): number =>
-  Math.max(
-    0,
-    ...Fs.readdirSync(dir, { withFileTypes: true }).map((entry) => {
-      const path = Path.join(dir, entry.name)
-      return entry.isDirectory() ? newest(path) : Fs.statSync(path).mtimeMs
-    })
-  )
-
 beforeAll(async () => {
-  // The binary under test is the CLI bundle that the package ships (scripts/build.mjs). `npm test`
-  // builds it first; it is rebuilt here only when missing or older than src/, because a build empties
-  // dist/, which the other test files of the same run read.
-  if (!Fs.existsSync(bin) || Fs.statSync(bin).mtimeMs < newest(Path.join(root, "src"))) {
-    spawnSync(process.execPath, [Path.join(root, "scripts", "build.mjs")], { cwd: root, stdio: "ignore" })
-  }
+  // The binary under test is the CLI bundle that the package ships, built by the global setup
+  // (test/support/build.ts) before any file runs: a build here would empty dist/ while other files of
+  // the same run read it.
   assert.isTrue(Fs.existsSync(bin), "dist/bin.js was not built")
   collector = await startCliCollector()
   dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "analytics-cli-"))
