@@ -38,8 +38,12 @@ export interface Edition {
   readonly nodeLines: ReadonlyArray<20 | 22>
   /** The `engines.node` its package.json declares (npm on an older Node warns `EBADENGINE`). */
   readonly engines: string
-  /** The `@types/node` a Node project of its users installs, at the Node line it supports. */
-  readonly typesNode: string
+  /**
+   * The types a Node project of its users installs besides the optional pieces: `@types/node` at the
+   * Node line the edition supports, and what the docs say `skipLibCheck: false` needs (`@types/ws`
+   * for `@effect/platform-node` 0.x; version 4 depends on it itself).
+   */
+  readonly nodeProjectTypes: ReadonlyArray<string>
   /**
    * Whether its Effect resolves under TypeScript's `moduleResolution: "node10"`. Effect 4 ships no
    * `types` and no `typesVersions` (only `exports`), so under node10 neither `effect` nor its subpaths
@@ -61,7 +65,7 @@ export const editions: ReadonlyArray<Edition> = [
     node: "machine",
     nodeLines: [20, 22],
     engines: ">=20",
-    typesNode: "@types/node@^20",
+    nodeProjectTypes: ["@types/node@^20", "@types/ws"],
     node10: true
   },
   {
@@ -76,7 +80,7 @@ export const editions: ReadonlyArray<Edition> = [
     node: "node22",
     nodeLines: [22],
     engines: ">=22.19",
-    typesNode: "@types/node@^22",
+    nodeProjectTypes: ["@types/node@^22"],
     node10: false
   }
 ]

@@ -439,8 +439,9 @@ describe("with the optional pieces", () => {
       const devDependencies = lines.filter((l) => l.includes("-D")).flatMap((l) => l.filter((w) => w !== "-D"))
       yield* execOk("npm", ["install", ...dependencies, "--no-audit", "--no-fund"], { cwd: dir, timeout: 300_000 })
       // A Node project's own types, at the Node line the package supports; and, with skipLibCheck
-      // off, the types that @effect/platform-node's own declarations import (the guide says so).
-      yield* execOk("npm", ["install", "-D", ...devDependencies, edition.typesNode, "@types/ws", "--no-audit", "--no-fund"], {
+      // off, the types that @effect/platform-node 0.x's own declarations import (the Effect 3 guide
+      // says so; version 4 depends on @types/ws itself, as the Effect 4 migration guide says).
+      yield* execOk("npm", ["install", "-D", ...devDependencies, ...edition.nodeProjectTypes, "--no-audit", "--no-fund"], {
         cwd: dir,
         timeout: 300_000
       })
@@ -579,9 +580,16 @@ if (edition.key === "effect4") {
         for (const printed of ["ERESOLVE could not resolve", "from @effect/platform@0.", `Conflicting peer dependency: effect@4.`]) {
           assert.include(refused.stderr, printed)
         }
-        const migration = readText(edition.migration)
-        for (const quoted of ["ERESOLVE could not resolve", "npm uninstall @effect/platform"]) assert.include(migration, quoted)
-        // The fix: the Effect 4 edition needs no @effect/platform (its HTTP client is in effect itself).
+        // The fix the migration guide gives, in one shell block: remove @effect/platform (the Effect 4
+        // edition's HTTP client is in effect itself), then the install line.
+        const blocks = Array.from(readText(edition.migration).matchAll(/```sh\n([\s\S]*?)```/g), (m) => m[1]!.split("\n").map((l) => l.replace(/#.*$/, "").trim()))
+        assert.isTrue(
+          blocks.some((lines) => {
+            const uninstall = lines.indexOf("npm uninstall @effect/platform")
+            return uninstall >= 0 && lines.indexOf(`npm install ${installLine.join(" ")}`) > uninstall
+          }),
+          `${edition.migration} has no block with \`npm uninstall @effect/platform\` then \`npm install ${installLine.join(" ")}\``
+        )
         yield* execOk("npm", ["uninstall", "@effect/platform", "--no-audit", "--no-fund"], { cwd: dir, timeout: 300_000 })
         const fixed = yield* exec("npm", ["install", ...installArgs(installLine, tarball), "--no-audit", "--no-fund"], { cwd: dir, timeout: 300_000 })
         assert.strictEqual(fixed.code, 0, output(fixed))
