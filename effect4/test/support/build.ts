@@ -1,0 +1,50 @@
+/**
+ * Vitest global setup: builds dist/ (scripts/build.mjs) once, before any test file runs, when it is
+ * missing or older than its sources. The CLI tests run the shipped bundle, the Promise client's script
+ * tests and the declarations test read dist/: with test files running side by side, none of them may
+ * rebuild it under the others. `npm test` builds first, so there this finds dist/ fresh and does nothing.
+ *
+ * The shared core is copied first (scripts/core.mjs, as `npm run build` does), so that a run started
+ * with vitest alone tests the current core; the copy keeps its modification times when the core has
+ * not changed, so it does not make a fresh dist/ look stale.
+ */
+import { spawnSync } from "node:child_process"
+import { readdirSync, statSync } from "node:fs"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const root = fileURLToPath(new URL("../..", import.meta.url))
+
+const newest = (at: string): number => {
+  const stat = statSync(at, { throwIfNoEntry: false })
+  if (stat === undefined) return 0
+  if (!stat.isDirectory()) return stat.mtimeMs
+  return readdirSync(at).reduce((latest, name) => Math.max(latest, newest(Path.join(at, name))), 0)
+}
+
+const oldest = (at: string): number => {
+  const stat = statSync(at, { throwIfNoEntry: false })
+  if (stat === undefined) return 0
+  if (!stat.isDirectory()) return stat.mtimeMs
+  const names = readdirSync(at)
+  if (names.length === 0) return 0
+  return names.reduce((earliest, name) => Math.min(earliest, oldest(Path.join(at, name))), Infinity)
+}
+
+const runScript = (name: string): void => {
+  const result = spawnSync(process.execPath, [Path.join(root, "scripts", name)], { cwd: root, stdio: "inherit" })
+  if (result.status !== 0) throw new Error(`scripts/${name} failed (exit ${result.status})`)
+}
+
+export default function setup(): void {
+  runScript("core.mjs")
+  const sources = Math.max(
+    newest(Path.join(root, "src")),
+    newest(Path.join(root, "scripts")),
+    newest(Path.join(root, "tsconfig.base.json")),
+    newest(Path.join(root, "tsconfig.build.json")),
+    newest(Path.join(root, "package.json"))
+  )
+  if (oldest(Path.join(root, "dist")) >= sources) return
+  runScript("build.mjs")
+}
