@@ -10,10 +10,11 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { execFile } from "node:child_process"
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { newest } from "./support/build.js"
 
 const root = path.resolve(fileURLToPath(new URL("..", import.meta.url)))
 const tsc = path.join(root, "node_modules", "typescript", "lib", "tsc.js")
@@ -53,12 +54,6 @@ const configurations = [
   { name: "NodeNext, exactOptionalPropertyTypes", module: "NodeNext", resolution: "NodeNext", exact: true },
   { name: "Bundler", module: "ESNext", resolution: "Bundler", exact: false }
 ] as const
-
-const newest = (dir: string): number =>
-  readdirSync(dir, { withFileTypes: true }).reduce((latest, entry) => {
-    const at = path.join(dir, entry.name)
-    return Math.max(latest, entry.isDirectory() ? newest(at) : statSync(at).mtimeMs)
-  }, 0)
 
 const run = (args: ReadonlyArray<string>, cwd: string) =>
   new Promise<{ readonly code: number; readonly output: string }>((resolve) => {

@@ -15,7 +15,8 @@ import { fileURLToPath } from "node:url"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
 
-const newest = (at: string): number => {
+/** The latest modification time under `at` (a file or a directory, recursively); 0 if it is missing. */
+export const newest = (at: string): number => {
   const stat = statSync(at, { throwIfNoEntry: false })
   if (stat === undefined) return 0
   if (!stat.isDirectory()) return stat.mtimeMs
